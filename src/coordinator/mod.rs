@@ -1,0 +1,1 @@
+//! The coordinator: one job per process instance, driven by one event loop.

@@ -1,0 +1,1 @@
+//! The manifest: `procmux.toml`, `Procfile` and `.env` files into a validated `Manifest`.

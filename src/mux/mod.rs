@@ -1,0 +1,1 @@
+//! The output multiplexer: child output lines into one prefixed, coloured stream.
