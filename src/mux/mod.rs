@@ -310,7 +310,9 @@ impl Mux {
 
     /// Waits until everything sent so far (batches and system lines) is written and the output
     /// flushed. Call it at exit after the pumps have ended (awaited), so that their last lines
-    /// are included. Returns at once, writing nothing, once the output is closed.
+    /// are included. Returns at once, writing nothing, once the output is closed; while the
+    /// output is stalled (a paused terminal) it waits with it, so the caller may bound it with
+    /// `tokio::time::timeout`.
     pub async fn flush(&self) {
         let (done_tx, done_rx) = oneshot::channel();
         if self.tx.send(Message::Flush(done_tx)).await.is_ok() {
