@@ -39,6 +39,8 @@ impl LineAssembler {
     ///
     /// A line is complete at its `\n`, or when it reaches [`MAX_LINE`] bytes and the next byte
     /// is not a newline (so a line of exactly [`MAX_LINE`] bytes followed by `\n` stays one line).
+    /// The pump uses [`feed_until`](Self::feed_until); this whole-chunk form is for the tests.
+    #[cfg(test)]
     pub fn feed(&mut self, chunk: &[u8], mut emit: impl FnMut(&[u8])) {
         self.feed_until(chunk, |line| {
             emit(line);
@@ -46,7 +48,7 @@ impl LineAssembler {
         });
     }
 
-    /// Like [`feed`](Self::feed), but stops after any line for which `emit` breaks, and returns
+    /// Feeds one chunk like `feed`, but stops after any line for which `emit` breaks, and returns
     /// how many bytes of `chunk` it consumed; the caller feeds the rest later.
     ///
     /// This lets the pump hand a full batch to the writer (an `.await`) in the middle of a read,

@@ -1,9 +1,9 @@
 //! The output multiplexer: child output lines into one prefixed, coloured stream.
 //!
-//! Each child pipe (stdout and stderr alike) is read by a [`pump`] task, which cuts it into lines
-//! ([`line`]), puts the `HH:MM:SS name  | ` prefix in front of each ([`prefix`], [`timestamp`],
-//! [`color`]) and sends the lines in batches to the one writer thread ([`writer`]) that owns the
-//! real output. The mux knows nothing of manifests or jobs: a [`Source`] is a display name and
+//! Each child pipe (stdout and stderr alike) is read by a [`pump`] task (`pump.rs`), which cuts
+//! it into lines (`line.rs`), puts the `HH:MM:SS name  | ` prefix in front of each (`prefix.rs`,
+//! `timestamp.rs`, `color.rs`) and sends the lines in batches to the one writer thread
+//! (`writer.rs`) that owns the real output. The mux knows nothing of manifests or jobs: a [`Source`] is a display name and
 //! a colour.
 //!
 //! # Guarantees
@@ -82,12 +82,12 @@
 //! # });
 //! ```
 
-pub mod color;
-pub mod line;
-pub mod prefix;
-pub mod pump;
+mod color;
+mod line;
+mod prefix;
+mod pump;
 mod shared_buffer;
-pub mod timestamp;
+mod timestamp;
 mod writer;
 
 use std::future::Future;
@@ -114,7 +114,9 @@ pub const BATCH_BYTES: usize = 64 * 1024;
 /// How many batches may wait for the writer before pumps stop reading (the back-pressure).
 pub const CHANNEL_BATCHES: usize = 16;
 
-/// Written batches kept for reuse; more than the channel can hold would never be used.
+/// Written batches kept for reuse: the channel's worth plus a few being filled. With more
+/// pumps flooding at once than that, the extra buffers are allocated per batch (~1,000 lines),
+/// still never per line, and freed rather than hoarded.
 const POOL_MAX: usize = CHANNEL_BATCHES + 4;
 
 /// Capacity of a fresh batch buffer: a full batch plus one maximal line and a generous prefix,
