@@ -1,0 +1,172 @@
+//! What travels from a [`Job`](super::job::Job) handle to its task: [`Control`]s, each with
+//! the sending half of its [`Ticket`], and the hook types the controls carry.
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use process_wrap::tokio::{ChildWrapper, CommandWrap};
+use tokio::sync::oneshot;
+
+use super::Signal;
+use super::errors::SyncIoError;
+use super::state::JobTaskContext;
+
+/// A boxed future returned by the asynchronous hooks. It must not borrow from the context: copy
+/// out what it needs before the `async move` block.
+pub type HookFuture = Box<dyn Future<Output = ()> + Send>;
+
+/// A one-off function run in the job task: see [`Job::run`](super::job::Job::run).
+pub type SyncFunc = Box<dyn FnOnce(&JobTaskContext<'_>) + Send + Sync + 'static>;
+/// A one-off async function run in the job task: see [`Job::run_async`](super::job::Job::run_async).
+pub type AsyncFunc = Box<dyn FnOnce(&JobTaskContext<'_>) -> HookFuture + Send + Sync + 'static>;
+/// Called before every spawn with the command about to be spawned.
+pub type SyncSpawnHook = Box<dyn Fn(&mut CommandWrap, &JobTaskContext<'_>) + Send + Sync>;
+/// Called before every spawn; the spawn waits for the returned future.
+pub type AsyncSpawnHook =
+    Box<dyn Fn(&mut CommandWrap, &JobTaskContext<'_>) -> HookFuture + Send + Sync>;
+/// Called right after every successful spawn with the freshly spawned child.
+pub type SpawnedHook = Box<dyn Fn(&mut dyn ChildWrapper, &JobTaskContext<'_>) + Send + Sync>;
+/// Called after every observed end of a child.
+pub type ExitHook = Box<dyn Fn(&JobTaskContext<'_>) + Send + Sync>;
+/// Receives errors from spawning, signalling, killing and waiting.
+pub type SyncErrorHandler = Box<dyn Fn(SyncIoError) + Send + Sync>;
+/// Receives errors; the job task waits for the returned future.
+pub type AsyncErrorHandler = Box<dyn Fn(SyncIoError) -> HookFuture + Send + Sync>;
+
+/// An instruction to a job task. The [`Job`](super::job::Job) methods send these; sending one
+/// directly with [`Job::control`](super::job::Job::control) queues it at normal priority.
+#[non_exhaustive]
+pub enum Control {
+    /// Start the command if it is not running.
+    Start,
+    /// Kill the command (SIGKILL, to the whole group when grouped) and wait for it to end.
+    Stop,
+    /// Send `signal`, then kill at the end of `grace` if the command has not ended.
+    GracefulStop {
+        /// The signal asking the command to end.
+        signal: Signal,
+        /// How long to wait before killing it.
+        grace: Duration,
+    },
+    /// If running, kill and start again.
+    TryRestart,
+    /// If running, stop gracefully and then start again, exactly once.
+    TryGracefulRestart {
+        /// The signal asking the command to end.
+        signal: Signal,
+        /// How long to wait before killing it.
+        grace: Duration,
+    },
+    /// Send a signal if running.
+    Signal(Signal),
+    /// Kill the command if running, then end the job task.
+    Delete,
+    /// Resolve when the running command next ends; at once if it is not running.
+    NextEnding,
+    /// Run a function in the job task.
+    SyncFunc(SyncFunc),
+    /// Run an async function in the job task, waiting for it.
+    AsyncFunc(AsyncFunc),
+    /// Set the spawn hook.
+    SetSyncSpawnHook(SyncSpawnHook),
+    /// Set the async spawn hook.
+    SetAsyncSpawnHook(AsyncSpawnHook),
+    /// Remove the spawn hook.
+    UnsetSpawnHook,
+    /// Set the hook that receives every freshly spawned child.
+    SetSpawnedHook(SpawnedHook),
+    /// Remove the spawned hook.
+    UnsetSpawnedHook,
+    /// Set the hook called after every end of a child.
+    SetExitHook(ExitHook),
+    /// Remove the exit hook.
+    UnsetExitHook,
+    /// Set the error handler.
+    SetSyncErrorHandler(SyncErrorHandler),
+    /// Set the async error handler.
+    SetAsyncErrorHandler(AsyncErrorHandler),
+    /// Remove the error handler: errors are then dropped.
+    UnsetErrorHandler,
+}
+
+impl fmt::Debug for Control {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let name = match self {
+            Self::Start => "Start",
+            Self::Stop => "Stop",
+            Self::GracefulStop { signal, grace } => {
+                return write!(f, "GracefulStop({signal}, {grace:?})");
+            }
+            Self::TryRestart => "TryRestart",
+            Self::TryGracefulRestart { signal, grace } => {
+                return write!(f, "TryGracefulRestart({signal}, {grace:?})");
+            }
+            Self::Signal(signal) => return write!(f, "Signal({signal})"),
+            Self::Delete => "Delete",
+            Self::NextEnding => "NextEnding",
+            Self::SyncFunc(_) => "SyncFunc",
+            Self::AsyncFunc(_) => "AsyncFunc",
+            Self::SetSyncSpawnHook(_) => "SetSyncSpawnHook",
+            Self::SetAsyncSpawnHook(_) => "SetAsyncSpawnHook",
+            Self::UnsetSpawnHook => "UnsetSpawnHook",
+            Self::SetSpawnedHook(_) => "SetSpawnedHook",
+            Self::UnsetSpawnedHook => "UnsetSpawnedHook",
+            Self::SetExitHook(_) => "SetExitHook",
+            Self::UnsetExitHook => "UnsetExitHook",
+            Self::SetSyncErrorHandler(_) => "SetSyncErrorHandler",
+            Self::SetAsyncErrorHandler(_) => "SetAsyncErrorHandler",
+            Self::UnsetErrorHandler => "UnsetErrorHandler",
+        };
+        f.write_str(name)
+    }
+}
+
+/// A control on its way to the task, with what resolves its ticket.
+#[derive(Debug)]
+pub(crate) struct ControlMessage {
+    pub(crate) control: Control,
+    pub(crate) done: Done,
+}
+
+/// The task's half of a ticket. The ticket resolves when this is dropped, whether because the
+/// control was processed or because the task died with it still queued: that is what makes
+/// tickets unable to hang.
+#[derive(Debug)]
+pub(crate) struct Done(#[allow(dead_code, reason = "held only to be dropped")] oneshot::Sender<()>);
+
+/// A future that resolves when its control has been processed, or when the job is gone.
+///
+/// Dropping a ticket does not cancel its control; awaiting it is optional.
+#[derive(Debug)]
+#[must_use = "a ticket does nothing unless awaited; drop it explicitly to not wait"]
+pub struct Ticket(Option<oneshot::Receiver<()>>);
+
+impl Ticket {
+    /// A ticket and the `Done` that resolves it.
+    pub(crate) fn pair() -> (Self, Done) {
+        let (sender, receiver) = oneshot::channel();
+        (Self(Some(receiver)), Done(sender))
+    }
+
+    /// A ticket that is already resolved, for controls sent to a job that is gone.
+    pub(crate) fn resolved() -> Self {
+        Self(None)
+    }
+}
+
+impl Future for Ticket {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        match &mut self.0 {
+            None => Poll::Ready(()),
+            // Dropped without a value or sent: either way the control is over.
+            Some(receiver) => Pin::new(receiver).poll(cx).map(|_| {
+                self.0 = None;
+            }),
+        }
+    }
+}
