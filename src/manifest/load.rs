@@ -21,7 +21,18 @@ use super::{LoadOptions, Loaded, procfile, toml};
 /// Errors carry the position of the problem; paths in them are shown relative to
 /// `options.cwd`. This function never panics, whatever the files contain.
 pub fn load(options: &LoadOptions) -> Result<Loaded, ManifestError> {
-    let cwd = normalize(&options.cwd);
+    let cwd = if options.cwd.is_absolute() {
+        normalize(&options.cwd)
+    } else {
+        // Instance paths must be absolute; this is the only place the process state is read.
+        let current = std::env::current_dir().map_err(|error| {
+            ManifestError::new(
+                ErrorKind::Io,
+                format!("cannot read the current directory: {error}"),
+            )
+        })?;
+        normalize(&current.join(&options.cwd))
+    };
     let manifest_path = find_manifest(options, &cwd)?;
     let shown = display_path(&cwd, &manifest_path);
     let text = read_text(&manifest_path, &shown)?.ok_or_else(|| {

@@ -1,9 +1,9 @@
 //! The manifest: `procmux.toml`, `Procfile` and `.env` files into a validated [`Manifest`], or
 //! a [`ManifestError`] that points at the file, line and column.
 //!
-//! [`load`] is the entry point: it finds the manifest, parses it ([`toml`](self::toml) or
-//! [`procfile`](self::procfile)), reads the env files ([`dotenv`](self::dotenv)) and applies
-//! defaults, env precedence, `PORT`, `PS` and the formation ([`resolve`](self::resolve)). The
+//! [`load`] is the entry point: it finds the manifest, parses it (`toml.rs` or `procfile.rs`),
+//! reads the env files (`dotenv.rs`) and applies defaults, env precedence, `PORT`, `PS` and the
+//! formation (`resolve.rs`). The
 //! result is one [`InstanceSpec`] per instance to run, fully resolved: the coordinator needs
 //! nothing else to start it, and two loads of files that differ only cosmetically compare
 //! equal, so hot reload can diff instance by instance.
@@ -80,8 +80,9 @@ pub struct LoadOptions {
     /// The environment procmux itself was started with: it fills `${VAR}` in env values and
     /// may give the base `PORT`. It is not copied into [`InstanceSpec::env`].
     pub inherited_env: BTreeMap<String, String>,
-    /// The working directory (absolute): where relative `-f`, `-d` and `-e` paths start and
-    /// where the manifest is looked for; also what error locations are shown relative to.
+    /// The working directory: where relative `-f`, `-d` and `-e` paths start and where the
+    /// manifest is looked for; also what error locations are shown relative to. Should be
+    /// absolute; a relative one is taken relative to the process's current directory.
     pub cwd: PathBuf,
 }
 
@@ -150,7 +151,9 @@ pub struct InstanceSpec {
     pub process: String,
     /// 1-based instance number.
     pub index: u32,
-    /// `web` when the process has one instance, else `web.1`, `web.2`...
+    /// `web` when the process has one instance, else `web.1`, `web.2`... It changes when
+    /// `instances` goes from 1 to 2: compare with [`InstanceSpec::runs_same_as`] to decide
+    /// whether a running instance must restart.
     pub display_name: String,
     /// What to run.
     pub command: ProcessCommand,
@@ -176,6 +179,39 @@ pub struct InstanceSpec {
 }
 
 impl InstanceSpec {
+    /// Whether `other` runs exactly the same way: every field but the display name, which is
+    /// cosmetic (`web` becomes `web.1` when a second instance is added, and `web.1` need not
+    /// restart for that; `PS` is `web.1` in both cases).
+    pub fn runs_same_as(&self, other: &InstanceSpec) -> bool {
+        let Self {
+            process,
+            index,
+            display_name: _,
+            command,
+            cwd,
+            env,
+            stop_signal,
+            stop_timeout,
+            restart,
+            max_restarts,
+            can_die,
+            autostart,
+            color,
+        } = self;
+        *process == other.process
+            && *index == other.index
+            && *command == other.command
+            && *cwd == other.cwd
+            && *env == other.env
+            && *stop_signal == other.stop_signal
+            && *stop_timeout == other.stop_timeout
+            && *restart == other.restart
+            && *max_restarts == other.max_restarts
+            && *can_die == other.can_die
+            && *autostart == other.autostart
+            && *color == other.color
+    }
+
     /// The `PORT` this instance gets, when it is a number.
     pub fn port(&self) -> Option<u16> {
         self.env.get("PORT").and_then(|p| p.parse().ok())

@@ -9,6 +9,7 @@
 use std::ops::Range;
 use std::path::Path;
 
+use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
 use super::error::{ErrorKind, Location, ManifestError, nearest, quoted_list};
@@ -80,6 +81,11 @@ impl Problem {
 fn check_document(document: &DeTable<'_>) -> Option<Problem> {
     let mut problems = Vec::new();
     check_keys(document, TOP_KEYS, "the top level", &mut problems);
+    for (key, value) in document {
+        if TOP_KEYS.contains(&key.get_ref().as_ref()) {
+            expect_table(value, &format!("{:?}", key.get_ref()), &mut problems);
+        }
+    }
     if let Some(settings) = table(document, "settings") {
         check_keys(settings, SETTINGS_KEYS, "[settings]", &mut problems);
     }
@@ -97,12 +103,38 @@ fn check_document(document: &DeTable<'_>) -> Option<Problem> {
             }
             if let DeValue::Table(process) = value.get_ref() {
                 check_keys(process, PROCESS_KEYS, "[processes.NAME]", &mut problems);
+            } else {
+                expect_table(
+                    value,
+                    &format!("process {:?}", name.get_ref()),
+                    &mut problems,
+                );
             }
         }
     }
     problems
         .into_iter()
         .min_by_key(|problem| problem.span.start)
+}
+
+/// `settings = 1` or `[[processes.web]]`: a table was expected.
+fn expect_table(value: &Spanned<DeValue<'_>>, what: &str, out: &mut Vec<Problem>) {
+    let found = match value.get_ref() {
+        DeValue::Table(_) => return,
+        DeValue::String(_) => "a string",
+        DeValue::Integer(_) => "an integer",
+        DeValue::Float(_) => "a float",
+        DeValue::Boolean(_) => "a boolean",
+        DeValue::Datetime(_) => "a date",
+        DeValue::Array(_) => "an array",
+    };
+    out.push(Problem {
+        span: value.span(),
+        error: ManifestError::new(
+            ErrorKind::InvalidValue,
+            format!("{what} must be a table, found {found}"),
+        ),
+    });
 }
 
 fn table<'a, 'i>(document: &'a DeTable<'i>, key: &str) -> Option<&'a DeTable<'i>> {

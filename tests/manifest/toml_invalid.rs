@@ -301,3 +301,23 @@ fn not_utf8() {
     assert_eq!(error.kind, ErrorKind::Io);
     assert_eq!(position(&error), (2, 12));
 }
+
+#[test]
+fn invalid_table_shapes() {
+    for (text, message) in [
+        (
+            "settings = 1\n",
+            "\"settings\" must be a table, found an integer",
+        ),
+        (
+            "[[processes.web]]\ncommand = \"x\"\n",
+            "process \"web\" must be a table, found an array",
+        ),
+        (
+            "[processes]\nweb = \"x\"\n",
+            "process \"web\" must be a table, found a string",
+        ),
+    ] {
+        assert_eq!(Project::toml(text).error().message, message, "{text:?}");
+    }
+}

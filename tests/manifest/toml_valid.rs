@@ -340,3 +340,17 @@ fn procmux_toml_is_preferred_to_procfile() {
         .file("Procfile", "fromprocfile: y\n");
     assert!(project.load().manifest.process("fromtoml").is_some());
 }
+
+#[test]
+fn a_second_instance_renames_but_does_not_change_the_first() {
+    let one = Project::toml("[processes.web]\ncommand = \"x\"\n");
+    let before = one.instance("web", 1);
+    let two = one.file(
+        "procmux.toml",
+        "[processes.web]\ncommand = \"x\"\ninstances = 2\n",
+    );
+    let after = two.instance("web", 1);
+    assert_ne!(before, after);
+    assert!(before.runs_same_as(&after));
+    assert!(!after.runs_same_as(&two.instance("web", 2)));
+}
