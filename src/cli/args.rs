@@ -1,6 +1,14 @@
 //! The command-line grammar: every command and flag, as clap derive types.
 
-use clap::{Parser, Subcommand};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+
+use super::check::CheckArgs;
+use super::completions::CompletionsArgs;
+use crate::manifest::{Formation, LoadOptions};
 
 /// A process manager for local development stacks.
 #[derive(Debug, Parser)]
@@ -13,4 +21,85 @@ pub struct Cli {
 
 /// The subcommands of `procmux`.
 #[derive(Debug, Subcommand)]
-pub enum Commands {}
+pub enum Commands {
+    /// Load and validate the manifest, and print each instance's effective settings.
+    Check(CheckArgs),
+    /// Print the JSON Schema of procmux.toml.
+    Schema,
+    /// Print shell completions.
+    Completions(CompletionsArgs),
+}
+
+/// Which manifest to load and how: the flags shared by `check` and `run`
+/// (`#[command(flatten)]`). [`ManifestArgs::load_options`] turns them into
+/// [`LoadOptions`].
+#[derive(Debug, Clone, Default, Args)]
+pub struct ManifestArgs {
+    /// The manifest: *.toml is TOML, anything else a Procfile [default: procmux.toml, else Procfile]
+    #[arg(short = 'f', long, value_name = "PATH")]
+    pub file: Option<PathBuf>,
+    /// The project root that relative paths in the manifest start from [default: the manifest's folder]
+    #[arg(short = 'd', long, value_name = "DIR")]
+    pub root: Option<PathBuf>,
+    /// Env files to load after settings.env_file (repeatable, or comma-separated)
+    #[arg(
+        short = 'e',
+        long = "env-file",
+        value_name = "FILE",
+        value_delimiter = ','
+    )]
+    pub env_files: Vec<PathBuf>,
+    /// How many instances of which process, e.g. web=2,worker=0,all=1
+    #[arg(
+        short = 'm',
+        long,
+        visible_alias = "concurrency",
+        value_name = "FORMATION"
+    )]
+    pub formation: Option<Formation>,
+    /// The base port: process n instance i gets PORT = base + 100*n + i - 1 [default: 5000]
+    #[arg(short = 'p', long, value_name = "N")]
+    pub port: Option<u16>,
+    /// Grace before SIGKILL for processes that set no stop_timeout, in seconds (or "500ms")
+    #[arg(short = 't', long = "timeout", value_name = "SECS", value_parser = parse_timeout)]
+    pub timeout: Option<Duration>,
+    /// The shell that runs string commands [default: sh]
+    #[arg(long, value_name = "PATH")]
+    pub shell: Option<String>,
+}
+
+impl ManifestArgs {
+    /// The load options for these flags, with the given working directory and inherited
+    /// environment (deterministic: for tests and for callers that already have them).
+    pub fn to_load_options(
+        &self,
+        cwd: PathBuf,
+        inherited_env: BTreeMap<String, String>,
+    ) -> LoadOptions {
+        LoadOptions {
+            file: self.file.clone(),
+            root: self.root.clone(),
+            env_files: self.env_files.clone(),
+            formation: self.formation.clone(),
+            port: self.port,
+            shell: self.shell.clone(),
+            default_stop_timeout: self.timeout,
+            inherited_env,
+            cwd,
+        }
+    }
+
+    /// The load options for these flags, in the current directory with the current process
+    /// environment (variables whose name or value is not UTF-8 are left out).
+    pub fn load_options(&self) -> std::io::Result<LoadOptions> {
+        let cwd = std::env::current_dir()?;
+        let env = std::env::vars_os()
+            .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+            .collect();
+        Ok(self.to_load_options(cwd, env))
+    }
+}
+
+fn parse_timeout(text: &str) -> Result<Duration, String> {
+    crate::manifest::parse_duration(text)
+}

@@ -1,16 +1,28 @@
 //! The command line: argument parsing, error rendering and exit codes.
 //!
 //! This is the only module that imports clap and the only one that turns errors into text.
+//! Each subcommand has its own file; [`ManifestArgs`] holds the flags every command that loads
+//! the manifest shares.
 
 mod args;
+mod check;
+mod completions;
+mod schema;
 
+use std::io::{self, Write};
 use std::process::ExitCode;
 
 use clap::Parser;
 
-pub use args::{Cli, Commands};
+pub use args::{Cli, Commands, ManifestArgs};
+pub use check::{CheckArgs, report as check_report};
+pub use completions::CompletionsArgs;
+
+use crate::manifest::Warning;
 
 /// Parses the process arguments, runs the chosen command and returns its exit code.
+///
+/// Usage errors exit with 2 (clap's default), like manifest errors.
 pub fn run() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
@@ -19,6 +31,30 @@ pub fn run() -> ExitCode {
             // `procmux` with no command prints help, like `cargo` does.
             let _ = Cli::command().print_help();
             ExitCode::from(2)
+        }
+        Some(Commands::Check(args)) => check::run(&args),
+        Some(Commands::Schema) => schema::run(),
+        Some(Commands::Completions(args)) => completions::run(&args),
+    }
+}
+
+/// Prints each warning on stderr as `warning: ...` with its `-->` position.
+pub fn print_warnings(warnings: &[Warning]) {
+    for warning in warnings {
+        eprint!("{}", warning.render());
+    }
+}
+
+/// Writes `bytes` to stdout in one go. A closed pipe (`procmux schema | head`) is not an
+/// error: it exits quietly with 0, like ripgrep.
+fn write_stdout(bytes: &[u8]) -> ExitCode {
+    let mut stdout = io::stdout().lock();
+    match stdout.write_all(bytes).and_then(|()| stdout.flush()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) if error.kind() == io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: cannot write to stdout: {error}");
+            ExitCode::FAILURE
         }
     }
 }

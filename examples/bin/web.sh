@@ -1,0 +1,16 @@
+#!/bin/sh
+# A fake web server: prints a request log line about every second on $PORT.
+# Stops cleanly on TERM or INT, like a real server would.
+port="${PORT:-5000}"
+trap 'echo "web: shutting down"; exit 0' TERM INT
+echo "web: listening on http://127.0.0.1:${port} (${APP_ENV:-development})"
+n=0
+paths="/ /health /users /users/42 /assets/app.css"
+while :; do
+  n=$((n + 1))
+  set -- $paths
+  shift $((n % 5))
+  path="${1:-/}"
+  echo "web: GET ${path} 200 $((n % 7 + 1))ms request_id=${PS}-${n}"
+  sleep 1
+done

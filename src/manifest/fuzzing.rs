@@ -1,0 +1,33 @@
+//! Entry points for the fuzz targets in `fuzz/` and the property tests: each runs one parser
+//! on arbitrary bytes and must return, never panic. Not a stable API.
+
+use std::path::Path;
+
+/// Runs the TOML manifest parser (syntax, keys, types) on `data`.
+pub fn toml(data: &[u8]) {
+    if let Ok(text) = std::str::from_utf8(data)
+        && let Err(error) = super::toml::parse(Path::new("procmux.toml"), text)
+    {
+        let _ = error.render();
+    }
+}
+
+/// Runs the Procfile parser on `data`.
+pub fn procfile(data: &[u8]) {
+    if let Ok(text) = std::str::from_utf8(data) {
+        match super::procfile::parse(Path::new("Procfile"), text) {
+            Ok((_, warnings)) => warnings.iter().for_each(|w| drop(w.render())),
+            Err(error) => drop(error.render()),
+        }
+    }
+}
+
+/// Runs the dotenv parser on `data`, with `${HOME}` set.
+pub fn dotenv(data: &[u8]) {
+    if let Ok(text) = std::str::from_utf8(data)
+        && let Err(error) =
+            super::dotenv::parse(text, &|name| (name == "HOME").then(|| "/h".into()))
+    {
+        let _ = super::Location::from_span(Path::new(".env"), text, error.span);
+    }
+}

@@ -1,0 +1,323 @@
+//! Invalid `procmux.toml` files: each error's kind, line, column and message.
+
+use procmux::manifest::{ErrorKind, ManifestError, Note};
+
+use crate::support::{Project, position};
+
+const WEB: &str = "[processes.web]\ncommand = \"x\"\n";
+
+/// (manifest, kind, line, column, the exact message)
+const CASES: &[(&str, ErrorKind, usize, usize, &str)] = &[
+    (
+        "[setings]\n",
+        ErrorKind::UnknownKey,
+        1,
+        2,
+        "unknown key \"setings\"",
+    ),
+    (
+        "[processes.web]\ncomand = \"x\"\n",
+        ErrorKind::UnknownKey,
+        2,
+        1,
+        "unknown key \"comand\"",
+    ),
+    (
+        "[settings]\nshel = \"bash\"\n[processes.web]\ncommand = \"x\"\n",
+        ErrorKind::UnknownKey,
+        2,
+        1,
+        "unknown key \"shel\"",
+    ),
+    (
+        "[processes.web]\ncommand = \"x\"\ndepends_on = [\"db\"]\n",
+        ErrorKind::UnknownKey,
+        3,
+        1,
+        "unknown key \"depends_on\"",
+    ),
+    (
+        "[processes.web]\ncommand = \"x\"\ninstances = \"two\"\n",
+        ErrorKind::InvalidValue,
+        3,
+        13,
+        "invalid type: string \"two\", expected u32",
+    ),
+    (
+        "[processes.web]\ncommand = \"x\"\ninstances = -1\n",
+        ErrorKind::InvalidValue,
+        3,
+        13,
+        "invalid value: integer `-1`, expected u32",
+    ),
+    (
+        "[processes.web]\ncommand = \"x\"\nmax_restarts = -3\n",
+        ErrorKind::InvalidValue,
+        3,
+        16,
+        "invalid value: integer `-3`, expected u32",
+    ),
+    (
+        "[processes.web]\ncommand = \"x\"\nport = 70000\n",
+        ErrorKind::InvalidValue,
+        3,
+        8,
+        "invalid value: integer `70000`, expected u16",
+    ),
+    (
+        "[processes.web]\ncommand = \"x\"\nstop_signal = \"TERMINATE\"\n",
+        ErrorKind::InvalidValue,
+        3,
+        15,
+        "unknown signal \"TERMINATE\" (expected a name such as TERM, SIGINT or KILL, or a number)",
+    ),
+    (
+        "[processes.web]\ncommand = \"x\"\nstop_timeout = \"5x\"\n",
+        ErrorKind::InvalidValue,
+        3,
+        16,
+        "invalid duration \"5x\" (expected e.g. \"500ms\", \"5s\", \"1m\" or a number of seconds)",
+    ),
+    (
+        "[processes.web]\ncommand = \"x\"\nstop_timeout = -1\n",
+        ErrorKind::InvalidValue,
+        3,
+        16,
+        "negative duration -1",
+    ),
+    (
+        "[processes.web]\ncommand = \"x\"\nrestart = \"sometimes\"\n",
+        ErrorKind::InvalidValue,
+        3,
+        11,
+        "unknown variant `sometimes`, expected one of `no`, `on-failure`, `always`",
+    ),
+    (
+        "[processes.web]\ncommand = \"x\"\ncolor = \"pink\"\n",
+        ErrorKind::InvalidValue,
+        3,
+        9,
+        "unknown variant `pink`, expected one of `red`, `green`, `yellow`, `blue`, `magenta`, `cyan`, `white`, `bright_red`, `bright_green`, `bright_yellow`, `bright_blue`, `bright_magenta`, `bright_cyan`, `bright_white`",
+    ),
+    (
+        "[processes.web]\ncommand = \"x\"\ncan_die = \"yes\"\n",
+        ErrorKind::InvalidValue,
+        3,
+        11,
+        "invalid type: string \"yes\", expected a boolean",
+    ),
+    (
+        "[processes.web]\ncommand = \"  \"\n",
+        ErrorKind::InvalidValue,
+        2,
+        11,
+        "empty command for process \"web\"",
+    ),
+    (
+        "[processes.web]\ncommand = []\n",
+        ErrorKind::InvalidValue,
+        2,
+        11,
+        "empty command for process \"web\"",
+    ),
+    (
+        "[processes.web]\ncommand = [\"\", \"x\"]\n",
+        ErrorKind::InvalidValue,
+        2,
+        11,
+        "empty command for process \"web\"",
+    ),
+    (
+        "[processes.web]\ncommand = 5\n",
+        ErrorKind::InvalidValue,
+        2,
+        11,
+        "invalid type: integer `5`, expected a command string or an array of strings",
+    ),
+    (
+        "[processes.web]\ncommand = [\"a\", 1]\n",
+        ErrorKind::InvalidValue,
+        2,
+        17,
+        "invalid type: integer `1`, expected a string",
+    ),
+    (
+        "[processes.web]\ncwd = \"x\"\n",
+        ErrorKind::InvalidValue,
+        1,
+        12,
+        "process \"web\" has no command",
+    ),
+    (
+        "[processes.\"web.1\"]\ncommand = \"x\"\n",
+        ErrorKind::InvalidValue,
+        1,
+        12,
+        "invalid process name \"web.1\"",
+    ),
+    (
+        "[processes]\n",
+        ErrorKind::NoProcesses,
+        0,
+        0,
+        "procmux.toml defines no process",
+    ),
+    (
+        "",
+        ErrorKind::NoProcesses,
+        0,
+        0,
+        "procmux.toml defines no process",
+    ),
+    (
+        "[processes.web\ncommand = \"x\"\n",
+        ErrorKind::Syntax,
+        1,
+        15,
+        "unclosed table, expected `]`",
+    ),
+    (
+        "[processes.web]\ncommand = \"x\"\ncommand = \"y\"\n",
+        ErrorKind::Syntax,
+        3,
+        1,
+        "duplicate key",
+    ),
+    (
+        "[env]\nA = [1]\n[processes.web]\ncommand = \"x\"\n",
+        ErrorKind::InvalidValue,
+        2,
+        5,
+        "invalid type: sequence, expected a string, a number or a boolean",
+    ),
+    (
+        "[env]\nA = \"${B\"\n[processes.web]\ncommand = \"x\"\n",
+        ErrorKind::InvalidValue,
+        2,
+        5,
+        "unterminated \"${\": expected a closing \"}\"",
+    ),
+    (
+        "[processes.web]\ncommand = \"x\"\ncwd = \"nowhere\"\n",
+        ErrorKind::NotFound,
+        3,
+        7,
+        "working directory not found: nowhere",
+    ),
+    (
+        "[processes.web]\ncommand = \"x\"\nenv_file = [\".env.a\", \".env.missing\"]\n",
+        ErrorKind::MissingEnvFile,
+        3,
+        23,
+        "env file not found: .env.missing",
+    ),
+    (
+        "[settings]\nenv_file = \".env.missing\"\n[processes.web]\ncommand = \"x\"\n",
+        ErrorKind::MissingEnvFile,
+        2,
+        12,
+        "env file not found: .env.missing",
+    ),
+    (
+        "[settings]\nport = 65500\n[processes.a]\ncommand = \"x\"\n[processes.b]\ncommand = \"x\"\n",
+        ErrorKind::InvalidValue,
+        5,
+        12,
+        "PORT of b.1 would be 65600, above 65535",
+    ),
+];
+
+fn error_for(text: &str) -> ManifestError {
+    Project::toml(text).file(".env.a", "A=1\n").error()
+}
+
+#[test]
+fn errors_have_kind_position_and_message() {
+    let mut failures = Vec::new();
+    for &(text, kind, line, column, message) in CASES {
+        let error = error_for(text);
+        let got = (error.kind, position(&error), error.message.as_str());
+        if got != (kind, (line, column), message) {
+            failures.push(format!(
+                "{text:?}\n  expected {:?}\n  got      {got:?}",
+                (kind, (line, column), message)
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn unknown_keys_suggest_the_nearest_and_list_the_allowed() {
+    let error = error_for("[processes.web]\ncomand = \"x\"\n");
+    assert_eq!(
+        error.notes[0],
+        Note::Help("did you mean \"command\"?".into())
+    );
+    let Note::Note(allowed) = &error.notes[1] else {
+        panic!("{:?}", error.notes)
+    };
+    assert!(
+        allowed.starts_with("the keys of [processes.NAME] are \"command\", \"cwd\""),
+        "{allowed}"
+    );
+    // Nothing close: no suggestion, only the list.
+    let error = error_for(&format!("{WEB}zzzzzzzz = 1\n"));
+    assert_eq!(error.notes.len(), 1);
+}
+
+#[test]
+fn the_first_problem_in_the_file_is_reported() {
+    let error = error_for(
+        "[processes.web]\ncommand = \"x\"\nbad_one = 1\n\n[settings]\nbad_two = 1\n[aaa]\n",
+    );
+    assert_eq!(error.message, "unknown key \"bad_one\"");
+}
+
+#[test]
+fn no_manifest() {
+    let error = Project::new().error();
+    assert_eq!(error.kind, ErrorKind::NotFound);
+    assert_eq!(error.message, "no procmux.toml or Procfile in .");
+    let error = Project::new()
+        .with(|o| o.file = Some("nope.toml".into()))
+        .error();
+    assert_eq!(error.message, "manifest not found: nope.toml");
+    let error = Project::toml(WEB)
+        .with(|o| o.root = Some("missing".into()))
+        .error();
+    assert_eq!(error.kind, ErrorKind::NotFound);
+}
+
+#[test]
+fn not_utf8() {
+    let project = Project::new();
+    std::fs::write(
+        project.join("procmux.toml"),
+        b"[processes.web]\ncommand = \"\xff\"\n",
+    )
+    .expect("write");
+    let error = project.error();
+    assert_eq!(error.kind, ErrorKind::Io);
+    assert_eq!(position(&error), (2, 12));
+}
+
+#[test]
+fn invalid_table_shapes() {
+    for (text, message) in [
+        (
+            "settings = 1\n",
+            "\"settings\" must be a table, found an integer",
+        ),
+        (
+            "[[processes.web]]\ncommand = \"x\"\n",
+            "process \"web\" must be a table, found an array",
+        ),
+        (
+            "[processes]\nweb = \"x\"\n",
+            "process \"web\" must be a table, found a string",
+        ),
+    ] {
+        assert_eq!(Project::toml(text).error().message, message, "{text:?}");
+    }
+}
