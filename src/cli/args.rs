@@ -8,6 +8,7 @@ use clap::{Args, Parser, Subcommand};
 
 use super::check::CheckArgs;
 use super::completions::CompletionsArgs;
+use super::run::RunArgs;
 use crate::manifest::{Formation, LoadOptions};
 
 /// A process manager for local development stacks.
@@ -22,6 +23,8 @@ pub struct Cli {
 /// The subcommands of `procmux`.
 #[derive(Debug, Subcommand)]
 pub enum Commands {
+    /// Start the processes of the manifest and supervise them until they end or Ctrl-C.
+    Run(RunArgs),
     /// Load and validate the manifest, and print each instance's effective settings.
     Check(CheckArgs),
     /// Print the JSON Schema of procmux.toml.

@@ -7,6 +7,7 @@
 mod args;
 mod check;
 mod completions;
+mod run;
 mod schema;
 
 use std::io::{self, Write};
@@ -17,6 +18,7 @@ use clap::Parser;
 pub use args::{Cli, Commands, ManifestArgs};
 pub use check::{CheckArgs, report as check_report};
 pub use completions::CompletionsArgs;
+pub use run::{ColorWhen, RunArgs};
 
 use crate::manifest::Warning;
 
@@ -32,6 +34,7 @@ pub fn run() -> ExitCode {
             let _ = Cli::command().print_help();
             ExitCode::from(2)
         }
+        Some(Commands::Run(args)) => run::run(&args),
         Some(Commands::Check(args)) => check::run(&args),
         Some(Commands::Schema) => schema::run(),
         Some(Commands::Completions(args)) => completions::run(&args),

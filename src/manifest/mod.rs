@@ -35,6 +35,7 @@ use std::time::Duration;
 use schemars::JsonSchema;
 use serde::Deserialize;
 
+pub(crate) use error::nearest;
 pub use error::{ErrorKind, Location, ManifestError, Note, Warning};
 pub use formation::{Formation, FormationError};
 pub use load::load;
