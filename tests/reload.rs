@@ -1,0 +1,9 @@
+//! Integration tests of hot reload: real processes, real file edits, pids checked.
+
+#![allow(clippy::unwrap_used)]
+
+#[path = "run/support.rs"]
+mod support;
+
+#[path = "reload/edits.rs"]
+mod edits;

@@ -1,0 +1,19 @@
+//! Integration tests of `procmux run` against the built binary and real processes.
+//!
+//! Every test runs procmux in a fresh temporary folder with a unique environment token that
+//! its children inherit, so the test can find each process it caused by that token in `/proc`
+//! (survivors) and kill only those.
+
+#![allow(clippy::unwrap_used)]
+
+#[path = "run/support.rs"]
+mod support;
+
+#[path = "run/exit_codes.rs"]
+mod exit_codes;
+#[path = "run/output.rs"]
+mod output;
+#[path = "run/restart.rs"]
+mod restart;
+#[path = "run/stopping.rs"]
+mod stopping;

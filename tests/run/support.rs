@@ -1,0 +1,397 @@
+//! A small harness around a running `procmux` binary: write a manifest, start procmux, wait
+//! for output lines with deadlines, send signals, and check `/proc` for survivors.
+
+use std::io::{BufRead, BufReader, Read};
+use std::path::Path;
+use std::process::{Child, ChildStdout, Command, ExitStatus, Stdio};
+use std::sync::{Arc, Condvar, Mutex};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
+
+/// Generous, because CI is a loaded 2-core machine.
+pub const DEADLINE: Duration = Duration::from_secs(20);
+
+/// The lines procmux printed so far (stdout and stderr, each in order), shared with reader
+/// threads.
+#[derive(Default)]
+struct Lines {
+    lines: Mutex<Vec<Vec<u8>>>,
+    changed: Condvar,
+}
+
+/// A running procmux under test.
+pub struct Procmux {
+    child: Child,
+    token: String,
+    lines: Arc<Lines>,
+    /// The folder holding the manifest; removed when the test ends.
+    pub dir: tempfile::TempDir,
+    status: Option<ExitStatus>,
+}
+
+/// A unique marker for the processes of one test.
+fn new_token() -> String {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static COUNTER: AtomicUsize = AtomicUsize::new(0);
+    format!(
+        "{}-{}-{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed),
+        Instant::now().elapsed().as_nanos()
+    )
+}
+
+/// Options for [`Procmux::start_with`].
+pub struct Start<'a> {
+    /// The manifest's file name in the temporary folder (`Procfile` or `procmux.toml`).
+    pub file: &'a str,
+    /// The manifest's text.
+    pub manifest: &'a str,
+    /// Extra arguments after `run -f FILE`.
+    pub args: &'a [&'a str],
+    /// Whether stdout is read by the harness (false: the test takes it with `take_stdout`).
+    pub read_stdout: bool,
+    /// Other files to write in the folder first (name, text), such as env files.
+    pub files: &'a [(&'a str, &'a str)],
+}
+
+impl Procmux {
+    /// Starts `procmux run` on a Procfile with the given text.
+    pub fn procfile(text: &str) -> Self {
+        Self::start_with(Start {
+            file: "Procfile",
+            manifest: text,
+            args: &[],
+            read_stdout: true,
+            files: &[],
+        })
+    }
+
+    /// Starts `procmux run` on a procmux.toml with the given text.
+    pub fn toml(text: &str) -> Self {
+        Self::start_with(Start {
+            file: "procmux.toml",
+            manifest: text,
+            args: &[],
+            read_stdout: true,
+            files: &[],
+        })
+    }
+
+    /// Starts `procmux run -f FILE --color never --no-timestamps ARGS`.
+    pub fn start_with(start: Start<'_>) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join(start.file), start.manifest).unwrap();
+        for (name, text) in start.files {
+            std::fs::write(dir.path().join(name), text).unwrap();
+        }
+        let token = new_token();
+        let mut command = Command::new(env!("CARGO_BIN_EXE_procmux"));
+        command
+            .args([
+                "run",
+                "-f",
+                start.file,
+                "--color",
+                "never",
+                "--no-timestamps",
+            ])
+            .args(start.args)
+            .current_dir(dir.path())
+            .env("PROCMUX_TEST_TOKEN", &token)
+            .env_remove("NO_COLOR")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = command.spawn().unwrap();
+        let lines = Arc::new(Lines::default());
+        if start.read_stdout {
+            spawn_reader(child.stdout.take().unwrap(), lines.clone());
+        }
+        spawn_reader(child.stderr.take().unwrap(), lines.clone());
+        Procmux {
+            child,
+            token,
+            lines,
+            dir,
+            status: None,
+        }
+    }
+
+    /// procmux's own pid.
+    pub fn pid(&self) -> Pid {
+        Pid::from_raw(self.child.id() as i32)
+    }
+
+    /// Takes procmux's stdout (for tests that read it themselves or close it).
+    pub fn take_stdout(&mut self) -> ChildStdout {
+        self.child
+            .stdout
+            .take()
+            .expect("stdout was not read by the harness")
+    }
+
+    /// A copy of every line printed so far (invalid UTF-8 replaced).
+    pub fn lines(&self) -> Vec<String> {
+        let lines = self.lines.lines.lock().unwrap();
+        lines
+            .iter()
+            .map(|l| String::from_utf8_lossy(l).into_owned())
+            .collect()
+    }
+
+    /// A copy of every line printed so far, as bytes.
+    pub fn raw_lines(&self) -> Vec<Vec<u8>> {
+        self.lines.lines.lock().unwrap().clone()
+    }
+
+    /// Waits until some printed line satisfies `pred`, and returns it; panics at the deadline
+    /// with everything printed so far.
+    pub fn wait_for(&self, what: &str, pred: impl Fn(&str) -> bool) -> String {
+        self.wait_for_count(what, 1, pred).pop().unwrap()
+    }
+
+    /// Waits until `count` printed lines satisfy `pred`, and returns them.
+    pub fn wait_for_count(
+        &self,
+        what: &str,
+        count: usize,
+        pred: impl Fn(&str) -> bool,
+    ) -> Vec<String> {
+        let deadline = Instant::now() + DEADLINE;
+        let mut lines = self.lines.lines.lock().unwrap();
+        // Scan each line once, however often the readers wake us.
+        let mut scanned = 0;
+        let mut found = Vec::new();
+        loop {
+            for line in &lines[scanned..] {
+                let line = String::from_utf8_lossy(line);
+                if pred(&line) {
+                    found.push(line.into_owned());
+                }
+            }
+            scanned = lines.len();
+            if found.len() >= count {
+                return found;
+            }
+            let now = Instant::now();
+            assert!(
+                now < deadline,
+                "timed out waiting for {count} x {what}; output so far:\n{}",
+                lines
+                    .iter()
+                    .map(|l| String::from_utf8_lossy(l))
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            );
+            lines = self
+                .lines
+                .changed
+                .wait_timeout(lines, deadline - now)
+                .unwrap()
+                .0;
+        }
+    }
+
+    /// Waits for a line containing `text`.
+    pub fn wait_for_text(&self, text: &str) -> String {
+        self.wait_for(text, |l| l.contains(text))
+    }
+
+    /// Sends a signal to procmux.
+    pub fn signal(&self, signal: Signal) {
+        kill(self.pid(), signal).unwrap();
+    }
+
+    /// Waits for procmux to exit, panicking at the deadline.
+    pub fn wait_exit(&mut self) -> ExitStatus {
+        self.wait_exit_within(DEADLINE)
+    }
+
+    /// Waits for procmux to exit within `limit`.
+    pub fn wait_exit_within(&mut self, limit: Duration) -> ExitStatus {
+        if let Some(status) = self.status {
+            return status;
+        }
+        let deadline = Instant::now() + limit;
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                self.status = Some(status);
+                return status;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "procmux did not exit within {limit:?}; output:\n{}",
+                self.lines().join("\n")
+            );
+            thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    /// Whether procmux has exited.
+    pub fn has_exited(&mut self) -> bool {
+        if self.status.is_none() {
+            self.status = self.child.try_wait().unwrap();
+        }
+        self.status.is_some()
+    }
+
+    /// Pids of live (non-zombie) processes carrying this test's token, procmux excluded.
+    pub fn tagged_processes(&self) -> Vec<i32> {
+        tagged_pids(&self.token, self.child.id() as i32)
+    }
+
+    /// Asserts that nothing this test caused is alive, waiting a little for killed groups to
+    /// vanish from `/proc`.
+    pub fn assert_no_survivors(&self) {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            let alive = self.tagged_processes();
+            if alive.is_empty() {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "survivors after procmux exited: {}",
+                describe(&alive)
+            );
+            thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// Waits until `count` tagged processes whose command name is `comm` are alive.
+    pub fn wait_for_processes(&self, comm: &str, count: usize) -> Vec<i32> {
+        let deadline = Instant::now() + DEADLINE;
+        loop {
+            let found: Vec<i32> = self
+                .tagged_processes()
+                .into_iter()
+                .filter(|pid| command_name(*pid).as_deref() == Some(comm))
+                .collect();
+            if found.len() >= count {
+                return found;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "timed out waiting for {count} {comm} processes; have {}; output:\n{}",
+                describe(&found),
+                self.lines().join("\n")
+            );
+            thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// procmux's peak resident memory (VmHWM), in KiB.
+    pub fn peak_rss_kib(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap();
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmHWM:"))
+            .and_then(|v| v.split_whitespace().next())
+            .and_then(|v| v.parse().ok())
+            .unwrap()
+    }
+
+    /// The manifest's folder.
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+}
+
+impl Drop for Procmux {
+    /// Whatever the test's outcome, kill procmux and every process carrying the token.
+    fn drop(&mut self) {
+        if !self.has_exited() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+        for pid in tagged_pids(&self.token, -1) {
+            let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
+        }
+    }
+}
+
+fn spawn_reader(stream: impl Read + Send + 'static, lines: Arc<Lines>) {
+    thread::spawn(move || {
+        let mut reader = BufReader::new(stream);
+        let mut buf = Vec::new();
+        loop {
+            buf.clear();
+            match reader.read_until(b'\n', &mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(_) => {
+                    if buf.last() == Some(&b'\n') {
+                        buf.pop();
+                    }
+                    lines.lines.lock().unwrap().push(buf.clone());
+                    lines.changed.notify_all();
+                }
+            }
+        }
+    });
+}
+
+/// Live pids whose environment holds `PROCMUX_TEST_TOKEN=token`, except `exclude`.
+pub fn tagged_pids(token: &str, exclude: i32) -> Vec<i32> {
+    let needle = format!("PROCMUX_TEST_TOKEN={token}");
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<i32>() else {
+            continue;
+        };
+        if pid == exclude {
+            continue;
+        }
+        let Ok(environ) = std::fs::read(entry.path().join("environ")) else {
+            continue;
+        };
+        if environ
+            .split(|b| *b == 0)
+            .any(|var| var == needle.as_bytes())
+            && is_alive(pid)
+        {
+            found.push(pid);
+        }
+    }
+    found
+}
+
+/// Whether a pid exists and is not a zombie.
+pub fn is_alive(pid: i32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(stat) => stat
+            .rsplit_once(')')
+            .and_then(|(_, rest)| rest.split_whitespace().next())
+            .is_some_and(|state| state != "Z"),
+        Err(_) => false,
+    }
+}
+
+fn command_name(pid: i32) -> Option<String> {
+    std::fs::read_to_string(format!("/proc/{pid}/comm"))
+        .ok()
+        .map(|s| s.trim().to_owned())
+}
+
+fn describe(pids: &[i32]) -> String {
+    pids.iter()
+        .map(|pid| {
+            let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+            format!(
+                "{pid} ({})",
+                String::from_utf8_lossy(&cmdline).replace('\0', " ")
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The exit code procmux gave, panicking if it died of a signal.
+pub fn code(status: ExitStatus) -> i32 {
+    status
+        .code()
+        .unwrap_or_else(|| panic!("procmux itself died of a signal: {status:?}"))
+}
