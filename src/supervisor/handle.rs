@@ -173,7 +173,10 @@ impl Job {
     }
 
     /// Runs a function in the job task, with the current state.
-    pub fn run(&self, function: impl FnOnce(&JobTaskContext<'_>) + Send + Sync + 'static) -> Ticket {
+    pub fn run(
+        &self,
+        function: impl FnOnce(&JobTaskContext<'_>) + Send + Sync + 'static,
+    ) -> Ticket {
         self.control(Control::SyncFunc(Box::new(function)))
     }
 
@@ -248,7 +251,10 @@ impl Job {
 
     /// Sets the function that receives errors from spawning, signalling, killing and waiting.
     /// Without one, errors are dropped (and logged at debug level).
-    pub fn set_error_handler(&self, handler: impl Fn(SyncIoError) + Send + Sync + 'static) -> Ticket {
+    pub fn set_error_handler(
+        &self,
+        handler: impl Fn(SyncIoError) + Send + Sync + 'static,
+    ) -> Ticket {
         self.control(Control::SetSyncErrorHandler(Box::new(handler)))
     }
 

@@ -24,7 +24,8 @@
 //! let (job, task) = start_job(command);
 //!
 //! job.start().await;
-//! job.signal(Signal::User1).await; // no-op if `date` already exited
+//! job.to_wait().await; // resolves when `date` has exited
+//! job.signal(Signal::User1).await; // so this is a no-op
 //! job.stop_with_signal(Signal::Terminate, Duration::from_secs(5)).await;
 //! job.delete_now().await;
 //! task.await.expect("the job task does not panic");

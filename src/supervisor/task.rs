@@ -218,7 +218,7 @@ impl Task {
     /// Runs the spawn hook, spawns, runs the spawned hook, and makes the child current. A
     /// failed spawn goes to the error handler and leaves the state `Pending`.
     async fn spawn(&mut self) {
-        self.states.to_pending();
+        self.states.make_pending();
         let mut wrap = self.command.to_spawnable();
         match &self.hooks.spawn {
             None => {}
