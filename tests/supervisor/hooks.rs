@@ -161,3 +161,49 @@ fn parent_death_signal_fires_when_the_spawning_thread_exits() {
         );
     });
 }
+
+/// The task waits for the futures of async hooks and functions before going on: the spawn
+/// waits for the async spawn hook, the ticket for `run_async`.
+#[tokio::test]
+async fn async_hooks_and_functions_are_awaited() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    let pids = Pids::default();
+    let (job, _task) = start_job(exec("sleep", &["1000"], grouped()));
+    let _spawns = record_spawns(&job, &pids).await;
+    let hooked = Arc::new(AtomicUsize::new(0));
+    let counter = Arc::clone(&hooked);
+    job.set_spawn_async_hook(move |command, ctx| {
+        assert!(ctx.current.is_pending());
+        command.command_mut().arg("1001");
+        let counter = Arc::clone(&counter);
+        Box::new(async move {
+            for _ in 0..10 {
+                tokio::task::yield_now().await;
+            }
+            counter.fetch_add(1, Ordering::SeqCst);
+        })
+    });
+    within("start", job.start()).await;
+    assert_eq!(hooked.load(Ordering::SeqCst), 1);
+    let ran = Arc::new(AtomicUsize::new(0));
+    let counter = Arc::clone(&ran);
+    within(
+        "run_async",
+        job.run_async(move |ctx| {
+            assert!(ctx.current.is_running());
+            Box::new(async move {
+                tokio::task::yield_now().await;
+                counter.fetch_add(1, Ordering::SeqCst);
+            })
+        }),
+    )
+    .await;
+    assert_eq!(ran.load(Ordering::SeqCst), 1);
+    // The spawn hook's change is to this spawn only: the next one starts from the command.
+    within("unset", job.unset_spawn_hook()).await;
+    within("restart", job.restart()).await;
+    assert_eq!(hooked.load(Ordering::SeqCst), 1);
+    within("delete", job.delete()).await;
+    pids.assert_all_gone().await;
+}
