@@ -262,7 +262,10 @@ mod tests {
             options: SpawnOptions::default(),
         };
         assert_eq!(exec.to_string(), r"/bin/echo hello 'two words' 'it'\''s'");
-        assert_eq!(shell("sleep 10 && echo done").to_string(), "sleep 10 && echo done");
+        assert_eq!(
+            shell("sleep 10 && echo done").to_string(),
+            "sleep 10 && echo done"
+        );
     }
 
     #[cfg(unix)]

@@ -115,14 +115,26 @@ mod tests {
 
     #[test]
     fn converts_wait_statuses() {
-        assert_eq!(ProcessEnd::from(ExitStatus::from_raw(0)), ProcessEnd::Success);
+        assert_eq!(
+            ProcessEnd::from(ExitStatus::from_raw(0)),
+            ProcessEnd::Success
+        );
         let three = ProcessEnd::from(ExitStatus::from_raw(3 << 8));
-        assert_eq!(three, ProcessEnd::ExitError(NonZeroI64::new(3).expect("3 is not 0")));
+        assert_eq!(
+            three,
+            ProcessEnd::ExitError(NonZeroI64::new(3).expect("3 is not 0"))
+        );
         let killed = ProcessEnd::from(ExitStatus::from_raw(Signal::ForceStop.to_raw()));
         assert_eq!(killed, ProcessEnd::ExitSignal(Signal::ForceStop));
         let stopped = ProcessEnd::from(ExitStatus::from_raw((19 << 8) | 0x7f));
-        assert_eq!(stopped, ProcessEnd::ExitStop(NonZeroI32::new(19).expect("19 is not 0")));
-        assert_eq!(ProcessEnd::from(ExitStatus::from_raw(0xffff)), ProcessEnd::Continued);
+        assert_eq!(
+            stopped,
+            ProcessEnd::ExitStop(NonZeroI32::new(19).expect("19 is not 0"))
+        );
+        assert_eq!(
+            ProcessEnd::from(ExitStatus::from_raw(0xffff)),
+            ProcessEnd::Continued
+        );
     }
 
     #[test]

@@ -47,6 +47,14 @@ pub struct Job {
     shared: Arc<Shared>,
 }
 
+// Handles and tickets move between tasks and threads.
+const _: () = {
+    const fn assert_shareable<T: Send + Sync + Clone>() {}
+    const fn assert_send<T: Send + Unpin>() {}
+    assert_shareable::<Job>();
+    assert_send::<Ticket>();
+};
+
 /// What all clones of a job share. Its drop (with the last clone) tells the task it is
 /// abandoned.
 struct Shared {
@@ -173,7 +181,10 @@ impl Job {
     }
 
     /// Runs a function in the job task, with the current state.
-    pub fn run(&self, function: impl FnOnce(&JobTaskContext<'_>) + Send + Sync + 'static) -> Ticket {
+    pub fn run(
+        &self,
+        function: impl FnOnce(&JobTaskContext<'_>) + Send + Sync + 'static,
+    ) -> Ticket {
         self.control(Control::SyncFunc(Box::new(function)))
     }
 
@@ -234,6 +245,10 @@ impl Job {
     /// whatever caused it (its own exit or crash, a stop, a kill at the deadline, a restart),
     /// with `current` set to `Finished { status, .. }`. It runs before the tickets waiting on
     /// that end resolve, and before a restart spawns the next process. Replaces any exit hook.
+    ///
+    /// If waiting on the child fails (which the OS should never let happen), the error goes to
+    /// the error handler, the child is killed, the state becomes `Pending`, and this hook is
+    /// not called: there is no status to report.
     pub fn set_exit_hook(
         &self,
         hook: impl Fn(&JobTaskContext<'_>) + Send + Sync + 'static,
@@ -248,7 +263,10 @@ impl Job {
 
     /// Sets the function that receives errors from spawning, signalling, killing and waiting.
     /// Without one, errors are dropped (and logged at debug level).
-    pub fn set_error_handler(&self, handler: impl Fn(SyncIoError) + Send + Sync + 'static) -> Ticket {
+    pub fn set_error_handler(
+        &self,
+        handler: impl Fn(SyncIoError) + Send + Sync + 'static,
+    ) -> Ticket {
         self.control(Control::SetSyncErrorHandler(Box::new(handler)))
     }
 

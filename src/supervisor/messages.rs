@@ -139,9 +139,10 @@ pub(crate) struct Done(#[allow(dead_code, reason = "held only to be dropped")] o
 
 /// A future that resolves when its control has been processed, or when the job is gone.
 ///
-/// Dropping a ticket does not cancel its control; awaiting it is optional.
+/// Dropping a ticket does not cancel its control; awaiting it is optional, so
+/// `job.start(); job.signal(Signal::User1); job.stop().await` sends three controls and waits
+/// for all three (they run in order).
 #[derive(Debug)]
-#[must_use = "a ticket does nothing unless awaited; drop it explicitly to not wait"]
 pub struct Ticket(Option<oneshot::Receiver<()>>);
 
 impl Ticket {

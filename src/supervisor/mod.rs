@@ -24,7 +24,8 @@
 //! let (job, task) = start_job(command);
 //!
 //! job.start().await;
-//! job.signal(Signal::User1).await; // no-op if `date` already exited
+//! job.to_wait().await; // resolves when `date` has exited
+//! job.signal(Signal::User1).await; // so this is a no-op
 //! job.stop_with_signal(Signal::Terminate, Duration::from_secs(5)).await;
 //! job.delete_now().await;
 //! task.await.expect("the job task does not panic");
@@ -43,8 +44,21 @@
 //!
 //! use procmux::supervisor::command::{Command, Program, Shell, SpawnOptions};
 //! use procmux::supervisor::job::{CommandState, start_job};
-//! use tokio::io::{AsyncBufReadExt, BufReader};
-//! use tokio::sync::mpsc;
+//! use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
+//! use tokio::sync::mpsc::{self, UnboundedSender};
+//!
+//! /// Sends each line of a child's pipe, tagged, until the pipe closes.
+//! fn forward<P>(pipe: P, tag: String, to: UnboundedSender<String>)
+//! where
+//!     P: AsyncRead + Send + Unpin + 'static,
+//! {
+//!     tokio::spawn(async move {
+//!         let mut lines = BufReader::new(pipe).lines();
+//!         while let Ok(Some(line)) = lines.next_line().await {
+//!             let _ = to.send(format!("{tag}: {line}"));
+//!         }
+//!     });
+//! }
 //!
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() {
@@ -65,16 +79,14 @@
 //! });
 //! job.set_spawned_hook(move |child, _ctx| {
 //!     let pid = child.id().expect("a child that was just spawned has a pid");
+//!     // Read both pipes to their end: a child writing to a pipe nobody reads would block,
+//!     // or die of SIGPIPE once the reading end is dropped.
 //!     if let Some(stdout) = child.stdout().take() {
-//!         let lines = lines.clone();
-//!         tokio::spawn(async move {
-//!             let mut reader = BufReader::new(stdout).lines();
-//!             while let Ok(Some(line)) = reader.next_line().await {
-//!                 let _ = lines.send(format!("{pid} stdout: {line}"));
-//!             }
-//!         });
+//!         forward(stdout, format!("{pid} stdout"), lines.clone());
 //!     }
-//!     drop(child.stderr().take()); // read it the same way
+//!     if let Some(stderr) = child.stderr().take() {
+//!         forward(stderr, format!("{pid} stderr"), lines.clone());
+//!     }
 //! });
 //! job.set_exit_hook(move |ctx| {
 //!     if let CommandState::Finished { status, .. } = ctx.current {
@@ -84,7 +96,10 @@
 //! job.start().await;
 //!
 //! assert_eq!(exits_rx.recv().await, Some(3));
-//! assert!(lines_rx.recv().await.expect("one line").ends_with("stdout: out"));
+//! let mut got = vec![lines_rx.recv().await.expect("a line")];
+//! got.push(lines_rx.recv().await.expect("a line"));
+//! got.sort();
+//! assert!(got[0].ends_with("stderr: err") && got[1].ends_with("stdout: out"), "{got:?}");
 //! job.delete().await;
 //! task.await.expect("the job task does not panic");
 //! # }

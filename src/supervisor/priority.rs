@@ -114,7 +114,11 @@ impl<M> Sender<M> {
 
     /// Queues several messages at one priority, atomically: nothing another handle sends can
     /// land between them. Returns false (having dropped them) if the receiver is gone.
-    pub(crate) fn send_all(&self, messages: impl IntoIterator<Item = M>, priority: Priority) -> bool {
+    pub(crate) fn send_all(
+        &self,
+        messages: impl IntoIterator<Item = M>,
+        priority: Priority,
+    ) -> bool {
         let mut queues = self.0.lock();
         if queues.closed {
             return false;

@@ -15,8 +15,8 @@ const NOT_A_PROGRAM: &[&str] = &[
     // Special and regular builtins that only make sense inside the shell.
     ".", ":", "alias", "bg", "break", "builtin", "cd", "command", "continue", "declare", "eval",
     "exec", "exit", "export", "fg", "getopts", "hash", "jobs", "let", "local", "readonly",
-    "return", "set", "shift", "source", "trap", "typeset", "ulimit", "umask", "unalias",
-    "unset", "wait",
+    "return", "set", "shift", "source", "trap", "typeset", "ulimit", "umask", "unalias", "unset",
+    "wait",
 ];
 
 /// The command line to give the shell: `exec ` + the line when it is one simple command, the
@@ -76,7 +76,11 @@ mod tests {
             "python -m http.server --bind=127.0.0.1",
             "/bin/true",
         ] {
-            assert_eq!(exec_form(line), format!("exec {}", line.trim_start()), "{line}");
+            assert_eq!(
+                exec_form(line),
+                format!("exec {}", line.trim_start()),
+                "{line}"
+            );
         }
     }
 

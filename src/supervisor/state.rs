@@ -86,7 +86,7 @@ impl States {
 
     /// Makes `Pending` current, the old current becoming previous (unless it was `Pending`
     /// already, which would only hide the run before it).
-    pub(crate) fn to_pending(&mut self) {
+    pub(crate) fn make_pending(&mut self) {
         if !self.current.is_pending() {
             self.previous = Some(std::mem::replace(&mut self.current, CommandState::Pending));
         }

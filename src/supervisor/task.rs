@@ -218,7 +218,7 @@ impl Task {
     /// Runs the spawn hook, spawns, runs the spawned hook, and makes the child current. A
     /// failed spawn goes to the error handler and leaves the state `Pending`.
     async fn spawn(&mut self) {
-        self.states.to_pending();
+        self.states.make_pending();
         let mut wrap = self.command.to_spawnable();
         match &self.hooks.spawn {
             None => {}
@@ -333,9 +333,10 @@ impl Task {
         #[cfg(unix)]
         if let Some(group) = self.group.take().and_then(|g| i32::try_from(g).ok()) {
             use nix::sys::signal::{Signal as NixSignal, killpg};
-            // The group id cannot have been reused yet: a process group id stays allocated
-            // while any member lives, and the leader was reaped just now. "No such process"
-            // just means nothing was left.
+            // While any member lives, the kernel keeps the group id allocated, so this
+            // reaches exactly the leftovers. With none left, the id was freed when the leader
+            // was reaped, microseconds ago; pids are handed out in sequence, so it cannot name
+            // a new group yet, and the call fails with "no such process", which is fine.
             let _ = killpg(nix::unistd::Pid::from_raw(group), NixSignal::SIGKILL);
         }
     }

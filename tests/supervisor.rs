@@ -1,0 +1,21 @@
+//! Integration tests of `procmux::supervisor` against real processes (`sh`, `sleep`, `trap`).
+//!
+//! One test binary; each module covers one part of the contract in
+//! `shared/design/supervisor.md`.
+
+#![cfg(unix)]
+#![allow(clippy::unwrap_used)]
+
+#[path = "supervisor/support.rs"]
+mod support;
+
+#[path = "supervisor/errors.rs"]
+mod errors;
+#[path = "supervisor/hooks.rs"]
+mod hooks;
+#[path = "supervisor/leaks.rs"]
+mod leaks;
+#[path = "supervisor/lifecycle.rs"]
+mod lifecycle;
+#[path = "supervisor/stopping.rs"]
+mod stopping;
