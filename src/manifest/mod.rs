@@ -10,7 +10,7 @@
 //!
 //! - `mod.rs`: the resolved types and [`LoadOptions`] / [`Loaded`];
 //! - `load.rs`: discovery and file reading; `resolve.rs`: the rules that make instances;
-//! - `raw.rs`: the serde / JSON Schema types of the TOML file; `toml.rs`, `procfile.rs`,
+//! - `raw.rs`: the serde / JSON Schema types of the TOML file; `values.rs`: its scalar values; `toml.rs`, `procfile.rs`,
 //!   `dotenv.rs`, `expand.rs`: the parsers; `formation.rs`: `-m web=2,all=1`;
 //! - `error.rs`: errors with spans and their rendering; `schema.rs`: the JSON Schema.
 
@@ -24,6 +24,7 @@ mod raw;
 mod resolve;
 mod schema;
 mod toml;
+mod values;
 
 #[doc(hidden)]
 pub mod fuzzing;
@@ -33,13 +34,12 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use schemars::JsonSchema;
-use serde::Deserialize;
 
 pub use error::{ErrorKind, Location, ManifestError, Note, Warning};
 pub use formation::{Formation, FormationError};
 pub use load::load;
-pub use raw::parse_duration;
 pub use schema::schema_json;
+pub use values::parse_duration;
 
 use crate::supervisor::Signal;
 
@@ -250,7 +250,7 @@ impl ProcessCommand {
 }
 
 /// When a process is restarted after it ends.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum RestartPolicy {
     /// Never (the default): its ending stops everything unless it `can_die`.
@@ -275,7 +275,7 @@ impl RestartPolicy {
 
 /// The ANSI colour of a process's output prefix, as written in the manifest (`bright_cyan`).
 #[allow(missing_docs)] // the names say it all
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ProcessColor {
     Red,

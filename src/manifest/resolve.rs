@@ -192,9 +192,9 @@ fn resolve_process(
         .formation
         .as_ref()
         .and_then(|f| f.count_for(name_text))
-        .or(process.instances)
+        .or(process.instances.map(|c| c.0))
         .unwrap_or(1);
-    let first_port = match process.port {
+    let first_port = match process.port.map(|p| p.0) {
         Some(port) => u32::from(port),
         None => {
             u32::from(defaults.base_port) + 100 * u32::try_from(index).unwrap_or(u32::MAX / 200)
@@ -230,7 +230,7 @@ fn resolve_process(
             stop_signal: process.stop_signal.map_or(defaults.stop_signal, |s| s.0),
             stop_timeout: process.stop_timeout.map_or(defaults.stop_timeout, |g| g.0),
             restart: process.restart.unwrap_or_default(),
-            max_restarts: process.max_restarts,
+            max_restarts: process.max_restarts.map(|c| c.0),
             can_die: process.can_die.unwrap_or(false),
             autostart: process.autostart.unwrap_or(true),
             color: process.color,
@@ -342,7 +342,7 @@ fn base_port(
     env: &Env<'_>,
     warnings: &mut Vec<Warning>,
 ) -> Result<u16, ManifestError> {
-    if let Some(port) = cx.options.port.or(raw.settings.port) {
+    if let Some(port) = cx.options.port.or(raw.settings.port.map(|p| p.0)) {
         return Ok(port);
     }
     if let Some(port) = env.set.get("PORT") {
