@@ -263,6 +263,9 @@ pub enum RestartPolicy {
 }
 
 impl RestartPolicy {
+    /// Every policy, in the order the documentation lists them.
+    pub const ALL: [RestartPolicy; 3] = [Self::No, Self::OnFailure, Self::Always];
+
     /// The name as written in the manifest (`on-failure`).
     pub fn as_str(self) -> &'static str {
         match self {
@@ -292,4 +295,44 @@ pub enum ProcessColor {
     BrightMagenta,
     BrightCyan,
     BrightWhite,
+}
+
+impl ProcessColor {
+    /// Every colour, normal ones first: the palette to pick from when a process sets none.
+    pub const ALL: [ProcessColor; 14] = [
+        Self::Red,
+        Self::Green,
+        Self::Yellow,
+        Self::Blue,
+        Self::Magenta,
+        Self::Cyan,
+        Self::White,
+        Self::BrightRed,
+        Self::BrightGreen,
+        Self::BrightYellow,
+        Self::BrightBlue,
+        Self::BrightMagenta,
+        Self::BrightCyan,
+        Self::BrightWhite,
+    ];
+
+    /// The name as written in the manifest (`bright_cyan`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Red => "red",
+            Self::Green => "green",
+            Self::Yellow => "yellow",
+            Self::Blue => "blue",
+            Self::Magenta => "magenta",
+            Self::Cyan => "cyan",
+            Self::White => "white",
+            Self::BrightRed => "bright_red",
+            Self::BrightGreen => "bright_green",
+            Self::BrightYellow => "bright_yellow",
+            Self::BrightBlue => "bright_blue",
+            Self::BrightMagenta => "bright_magenta",
+            Self::BrightCyan => "bright_cyan",
+            Self::BrightWhite => "bright_white",
+        }
+    }
 }

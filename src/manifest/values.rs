@@ -95,14 +95,15 @@ impl JsonSchema for PortNumber {
 }
 
 /// Deserializes one of `variants` by name, with "did you mean" for a near miss.
-fn named<'de, D: Deserializer<'de>, T: Copy>(
+fn named<'de, D: Deserializer<'de>, T: Copy + 'static>(
     deserializer: D,
     what: &'static str,
-    variants: &'static [(&'static str, T)],
+    all: &'static [T],
+    name: fn(T) -> &'static str,
 ) -> Result<T, D::Error> {
-    struct NameVisitor<T: 'static> {
+    struct NameVisitor<T> {
         what: &'static str,
-        variants: &'static [(&'static str, T)],
+        variants: Vec<(&'static str, T)>,
     }
     impl<T: Copy> Visitor<'_> for NameVisitor<T> {
         type Value = T;
@@ -131,45 +132,22 @@ fn named<'de, D: Deserializer<'de>, T: Copy>(
             Err(E::custom(message))
         }
     }
+    let variants = all
+        .iter()
+        .map(|&variant| (name(variant), variant))
+        .collect();
     deserializer.deserialize_str(NameVisitor { what, variants })
 }
 
 impl<'de> Deserialize<'de> for RestartPolicy {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        named(
-            deserializer,
-            "restart policy",
-            &[
-                ("no", Self::No),
-                ("on-failure", Self::OnFailure),
-                ("always", Self::Always),
-            ],
-        )
+        named(deserializer, "restart policy", &Self::ALL, |p| p.as_str())
     }
 }
 
 impl<'de> Deserialize<'de> for ProcessColor {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        named(
-            deserializer,
-            "colour",
-            &[
-                ("red", Self::Red),
-                ("green", Self::Green),
-                ("yellow", Self::Yellow),
-                ("blue", Self::Blue),
-                ("magenta", Self::Magenta),
-                ("cyan", Self::Cyan),
-                ("white", Self::White),
-                ("bright_red", Self::BrightRed),
-                ("bright_green", Self::BrightGreen),
-                ("bright_yellow", Self::BrightYellow),
-                ("bright_blue", Self::BrightBlue),
-                ("bright_magenta", Self::BrightMagenta),
-                ("bright_cyan", Self::BrightCyan),
-                ("bright_white", Self::BrightWhite),
-            ],
-        )
+        named(deserializer, "colour", &Self::ALL, |c| c.as_str())
     }
 }
 
