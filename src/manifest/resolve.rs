@@ -328,6 +328,15 @@ fn load_env_file(
 /// Expands and sets the entries of an `[env]` or `env = {...}` table, in file order.
 fn apply_table(cx: &Context<'_>, table: &EnvTable, env: &mut Env<'_>) -> Result<(), ManifestError> {
     for (key, value) in &table.0 {
+        let name = key.get_ref();
+        if name.is_empty() || name.contains('=') {
+            return Err(ManifestError::new(
+                ErrorKind::InvalidValue,
+                format!("invalid environment variable name {name:?}"),
+            )
+            .at(cx.at(key.span()))
+            .help("names must be non-empty and cannot contain \"=\""));
+        }
         let expanded = expand(value.get_ref(), false, &|name| env.lookup(name)).map_err(|e| {
             ManifestError::new(ErrorKind::InvalidValue, e.message).at(cx.at(value.span()))
         })?;

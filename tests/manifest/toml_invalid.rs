@@ -344,3 +344,22 @@ fn near_misses_of_named_values_get_a_suggestion() {
         "invalid value: integer `0`, expected a port number from 1 to 65535"
     );
 }
+
+#[test]
+fn nul_and_bad_variable_names() {
+    let error = error_for("[processes.web]\ncommand = \"a\\u0000b\"\n");
+    assert_eq!(
+        (position(&error), error.message.as_str()),
+        ((2, 11), "strings cannot contain NUL (\\u0000)")
+    );
+    let error = error_for("[env]\n\"A=B\" = \"x\"\n[processes.web]\ncommand = \"x\"\n");
+    assert_eq!(
+        (position(&error), error.message.as_str()),
+        ((2, 1), "invalid environment variable name \"A=B\"")
+    );
+    let error = Project::procfile("web: a\0b\n").error();
+    assert_eq!(
+        (position(&error), error.message.as_str()),
+        ((1, 7), "Procfile contains a NUL byte")
+    );
+}
