@@ -28,7 +28,8 @@ pub(crate) const SETTINGS_KEYS: &[&str] = &[
     "timestamps",
 ];
 
-/// The keys of `[processes.NAME]`.
+/// The keys of `[processes.NAME]`. A new key (`depends_on`, `ready`, `watch`...) is a field of
+/// `RawProcess` and a name here; a test checks that the two agree.
 pub(crate) const PROCESS_KEYS: &[&str] = &[
     "command",
     "cwd",
