@@ -38,6 +38,7 @@ use schemars::JsonSchema;
 pub use error::{ErrorKind, Location, ManifestError, Note, Warning};
 pub use formation::{Formation, FormationError};
 pub use load::load;
+pub use resolve::MAX_INSTANCES;
 pub use schema::schema_json;
 pub use values::parse_duration;
 

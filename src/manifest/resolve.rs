@@ -31,6 +31,10 @@ use super::{
 };
 use crate::supervisor::Signal;
 
+/// The most instances one process may have: far above any development stack, low enough that
+/// a typo such as `instances = 10000000` is an error rather than an exhausted machine.
+pub const MAX_INSTANCES: u32 = 1000;
+
 /// What resolution needs besides the raw manifest.
 pub(crate) struct Context<'a> {
     pub options: &'a LoadOptions,
@@ -194,10 +198,21 @@ fn resolve_process(
         .and_then(|f| f.count_for(name_text))
         .or(process.instances.map(|c| c.0))
         .unwrap_or(1);
+    if count > MAX_INSTANCES {
+        return Err(ManifestError::new(
+            ErrorKind::InvalidValue,
+            format!(
+                "process {name_text:?} asks for {count} instances; the limit is {MAX_INSTANCES}"
+            ),
+        )
+        .at(cx.at(name.span()))
+        .note("the count comes from `instances` or the formation (-m)"));
+    }
     let first_port = match process.port.map(|p| p.0) {
         Some(port) => u32::from(port),
         None => {
-            u32::from(defaults.base_port) + 100 * u32::try_from(index).unwrap_or(u32::MAX / 200)
+            let n = u32::try_from(index).unwrap_or(u32::MAX);
+            u32::from(defaults.base_port).saturating_add(n.saturating_mul(100))
         }
     };
     let mut instances = Vec::new();

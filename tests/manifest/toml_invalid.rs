@@ -363,3 +363,19 @@ fn nul_and_bad_variable_names() {
         ((1, 7), "Procfile contains a NUL byte")
     );
 }
+
+#[test]
+fn instance_counts_are_bounded() {
+    let error = error_for(
+        "[processes.web]\ncommand = \"x\"\nenv = { PORT = \"1\" }\ninstances = 4294967295\n",
+    );
+    assert_eq!(
+        error.message,
+        "process \"web\" asks for 4294967295 instances; the limit is 1000"
+    );
+    assert_eq!(position(&error), (1, 12));
+    let error = Project::procfile("web: x\n")
+        .with(|o| o.formation = Some("all=1001".parse().expect("formation")))
+        .error();
+    assert_eq!(error.kind, ErrorKind::InvalidValue);
+}
