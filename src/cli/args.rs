@@ -106,3 +106,73 @@ impl ManifestArgs {
 fn parse_timeout(text: &str) -> Result<Duration, String> {
     crate::manifest::parse_duration(text)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn manifest_args(args: &[&str]) -> ManifestArgs {
+        let cli = Cli::try_parse_from(["procmux", "check"].iter().chain(args))
+            .unwrap_or_else(|e| panic!("{args:?}: {e}"));
+        match cli.command {
+            Some(Commands::Check(check)) => check.manifest,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn flags_become_load_options() {
+        let args = manifest_args(&[
+            "-f",
+            "x/Procfile",
+            "-d",
+            "root",
+            "-e",
+            "a.env,b.env",
+            "--env-file",
+            "c.env",
+            "--concurrency",
+            "web=2,all=0",
+            "-p",
+            "3000",
+            "-t",
+            "1.5",
+            "--shell",
+            "bash",
+        ]);
+        let env = BTreeMap::from([("HOME".to_owned(), "/h".to_owned())]);
+        let options = args.to_load_options("/work".into(), env.clone());
+        assert_eq!(
+            options,
+            LoadOptions {
+                file: Some("x/Procfile".into()),
+                root: Some("root".into()),
+                env_files: vec!["a.env".into(), "b.env".into(), "c.env".into()],
+                formation: Some("web=2,all=0".parse().expect("formation")),
+                port: Some(3000),
+                shell: Some("bash".into()),
+                default_stop_timeout: Some(Duration::from_millis(1500)),
+                inherited_env: env,
+                cwd: "/work".into(),
+            }
+        );
+        assert_eq!(
+            manifest_args(&["-t", "500ms"]).timeout,
+            Some(Duration::from_millis(500))
+        );
+        assert_eq!(
+            manifest_args(&["-m", "web=1"])
+                .formation
+                .map(|f| f.to_string()),
+            Some("web=1".into())
+        );
+    }
+
+    #[test]
+    fn bad_flags_are_usage_errors() {
+        for args in [&["-t", "soon"][..], &["-m", "web"], &["-p", "70000"]] {
+            let argv = ["procmux", "check"].iter().chain(args);
+            assert!(Cli::try_parse_from(argv).is_err(), "{args:?}");
+        }
+    }
+}

@@ -30,7 +30,7 @@ pub fn run(args: &CheckArgs) -> ExitCode {
             super::write_stdout(report(&loaded, &options.cwd).as_bytes())
         }
         Err(error) => {
-            eprint!("{}", error.render());
+            super::print_diagnostic(&error.render());
             ExitCode::from(2)
         }
     }

@@ -44,7 +44,20 @@ pub fn run() -> ExitCode {
 /// Prints each warning on stderr as `warning: ...` with its `-->` position.
 pub fn print_warnings(warnings: &[Warning]) {
     for warning in warnings {
-        eprint!("{}", warning.render());
+        print_diagnostic(&warning.render());
+    }
+}
+
+/// Prints a rendered error or warning on stderr, with its `error:` / `warning:` label in
+/// colour when stderr is a terminal (anstream drops the colour otherwise, and for `NO_COLOR`).
+pub fn print_diagnostic(rendered: &str) {
+    use owo_colors::OwoColorize;
+    if let Some(rest) = rendered.strip_prefix("error:") {
+        anstream::eprint!("{}{rest}", "error:".red().bold());
+    } else if let Some(rest) = rendered.strip_prefix("warning:") {
+        anstream::eprint!("{}{rest}", "warning:".yellow().bold());
+    } else {
+        anstream::eprint!("{rendered}");
     }
 }
 

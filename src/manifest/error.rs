@@ -51,22 +51,6 @@ impl Location {
             width,
         }
     }
-
-    /// The location of `line` (1-based) and `column` (1-based, in characters) in `text`.
-    pub fn from_line_column(path: &Path, text: &str, line: usize, column: usize) -> Self {
-        let line_text = text
-            .split('\n')
-            .nth(line.saturating_sub(1))
-            .unwrap_or("")
-            .trim_end_matches('\r');
-        Self {
-            path: path.to_path_buf(),
-            line,
-            column: column.max(1),
-            line_text: line_text.to_owned(),
-            width: 1,
-        }
-    }
 }
 
 impl fmt::Display for Location {

@@ -121,10 +121,21 @@ pub(crate) fn read_text(path: &Path, shown: &Path) -> Result<Option<String>, Man
         }
     };
     match String::from_utf8(bytes) {
-        Ok(text) => Ok(Some(match text.strip_prefix('\u{feff}') {
-            Some(rest) => rest.to_owned(),
-            None => text,
-        })),
+        Ok(text) => {
+            let text = match text.strip_prefix('\u{feff}') {
+                Some(rest) => rest.to_owned(),
+                None => text,
+            };
+            // A NUL can be neither in a command line nor in an environment variable.
+            if let Some(at) = text.find('\0') {
+                return Err(ManifestError::new(
+                    ErrorKind::Syntax,
+                    format!("{} contains a NUL byte", shown.display()),
+                )
+                .at(Location::from_span(shown, &text, at..at + 1)));
+            }
+            Ok(Some(text))
+        }
         Err(error) => {
             let valid = error.utf8_error().valid_up_to();
             let bytes = error.as_bytes();

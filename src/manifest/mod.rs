@@ -10,7 +10,7 @@
 //!
 //! - `mod.rs`: the resolved types and [`LoadOptions`] / [`Loaded`];
 //! - `load.rs`: discovery and file reading; `resolve.rs`: the rules that make instances;
-//! - `raw.rs`: the serde / JSON Schema types of the TOML file; `toml.rs`, `procfile.rs`,
+//! - `raw.rs`: the serde / JSON Schema types of the TOML file; `values.rs`: its scalar values; `toml.rs`, `procfile.rs`,
 //!   `dotenv.rs`, `expand.rs`: the parsers; `formation.rs`: `-m web=2,all=1`;
 //! - `error.rs`: errors with spans and their rendering; `schema.rs`: the JSON Schema.
 
@@ -24,6 +24,7 @@ mod raw;
 mod resolve;
 mod schema;
 mod toml;
+mod values;
 
 #[doc(hidden)]
 pub mod fuzzing;
@@ -33,14 +34,14 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use schemars::JsonSchema;
-use serde::Deserialize;
 
 pub(crate) use error::nearest;
 pub use error::{ErrorKind, Location, ManifestError, Note, Warning};
 pub use formation::{Formation, FormationError};
 pub use load::load;
-pub use raw::parse_duration;
+pub use resolve::MAX_INSTANCES;
 pub use schema::schema_json;
+pub use values::parse_duration;
 
 use crate::supervisor::Signal;
 
@@ -251,7 +252,7 @@ impl ProcessCommand {
 }
 
 /// When a process is restarted after it ends.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum RestartPolicy {
     /// Never (the default): its ending stops everything unless it `can_die`.
@@ -264,6 +265,9 @@ pub enum RestartPolicy {
 }
 
 impl RestartPolicy {
+    /// Every policy, in the order the documentation lists them.
+    pub const ALL: [RestartPolicy; 3] = [Self::No, Self::OnFailure, Self::Always];
+
     /// The name as written in the manifest (`on-failure`).
     pub fn as_str(self) -> &'static str {
         match self {
@@ -276,7 +280,7 @@ impl RestartPolicy {
 
 /// The ANSI colour of a process's output prefix, as written in the manifest (`bright_cyan`).
 #[allow(missing_docs)] // the names say it all
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ProcessColor {
     Red,
@@ -293,4 +297,44 @@ pub enum ProcessColor {
     BrightMagenta,
     BrightCyan,
     BrightWhite,
+}
+
+impl ProcessColor {
+    /// Every colour, normal ones first: the palette to pick from when a process sets none.
+    pub const ALL: [ProcessColor; 14] = [
+        Self::Red,
+        Self::Green,
+        Self::Yellow,
+        Self::Blue,
+        Self::Magenta,
+        Self::Cyan,
+        Self::White,
+        Self::BrightRed,
+        Self::BrightGreen,
+        Self::BrightYellow,
+        Self::BrightBlue,
+        Self::BrightMagenta,
+        Self::BrightCyan,
+        Self::BrightWhite,
+    ];
+
+    /// The name as written in the manifest (`bright_cyan`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Red => "red",
+            Self::Green => "green",
+            Self::Yellow => "yellow",
+            Self::Blue => "blue",
+            Self::Magenta => "magenta",
+            Self::Cyan => "cyan",
+            Self::White => "white",
+            Self::BrightRed => "bright_red",
+            Self::BrightGreen => "bright_green",
+            Self::BrightYellow => "bright_yellow",
+            Self::BrightBlue => "bright_blue",
+            Self::BrightMagenta => "bright_magenta",
+            Self::BrightCyan => "bright_cyan",
+            Self::BrightWhite => "bright_white",
+        }
+    }
 }

@@ -7,15 +7,14 @@
 
 use std::borrow::Cow;
 use std::fmt;
-use std::time::Duration;
 
 use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use serde::Deserialize;
 use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 use toml::Spanned;
 
+use super::values::{Count, Grace, PortNumber, StopSignal};
 use super::{ProcessColor, RestartPolicy};
-use crate::supervisor::Signal;
 
 /// `procmux.toml`: settings, an environment for every process, and the processes.
 #[derive(Debug, Default, Deserialize, JsonSchema)]
@@ -52,7 +51,7 @@ pub(crate) struct RawSettings {
     #[schemars(with = "Option<EnvFiles>")]
     pub env_file: Option<Spanned<EnvFiles>>,
     /// Base for `PORT`: process n (0-based, file order) instance i gets base + 100*n + i - 1.
-    pub port: Option<u16>,
+    pub port: Option<PortNumber>,
     /// Whether output lines start with the time.
     pub timestamps: Option<bool>,
 }
@@ -79,17 +78,17 @@ pub(crate) struct RawProcess {
     /// Grace before SIGKILL: "500ms", "5s", "1m" or a number of seconds.
     pub stop_timeout: Option<Grace>,
     /// How many copies to run (default 1); 0 disables the process.
-    pub instances: Option<u32>,
+    pub instances: Option<Count>,
     /// When to restart the process after it ends (default "no").
     pub restart: Option<RestartPolicy>,
     /// Restarts allowed before giving up (absent: no limit).
-    pub max_restarts: Option<u32>,
+    pub max_restarts: Option<Count>,
     /// true: its ending (after restarts) does not stop the others.
     pub can_die: Option<bool>,
     /// false: defined but started only on request.
     pub autostart: Option<bool>,
     /// Fixed PORT for this process (instance i gets port + i - 1).
-    pub port: Option<u16>,
+    pub port: Option<PortNumber>,
     /// Colour of the output prefix (default: picked from a stable hash of the name).
     pub color: Option<ProcessColor>,
 }
@@ -307,127 +306,5 @@ impl JsonSchema for ProcessTable {
             "propertyNames": { "pattern": "^[A-Za-z0-9_-]+$" },
             "additionalProperties": process
         })
-    }
-}
-
-/// A stop signal written as a name (`TERM`, `SIGTERM`, `term`) or a number (`15`).
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct StopSignal(pub Signal);
-
-impl<'de> Deserialize<'de> for StopSignal {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct SignalVisitor;
-        impl Visitor<'_> for SignalVisitor {
-            type Value = StopSignal;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a signal name such as \"TERM\" or a signal number")
-            }
-            fn visit_str<E: de::Error>(self, value: &str) -> Result<Self::Value, E> {
-                value.parse().map(StopSignal).map_err(E::custom)
-            }
-            fn visit_i64<E: de::Error>(self, value: i64) -> Result<Self::Value, E> {
-                self.visit_str(&value.to_string())
-            }
-        }
-        deserializer.deserialize_any(SignalVisitor)
-    }
-}
-
-impl JsonSchema for StopSignal {
-    fn schema_name() -> Cow<'static, str> {
-        "Signal".into()
-    }
-    fn json_schema(_: &mut SchemaGenerator) -> Schema {
-        json_schema!({
-            "description": "A signal name (TERM, SIGTERM, term, INT, HUP, QUIT, KILL, USR1, ...) or number (15).",
-            "anyOf": [
-                { "type": "string", "pattern": "^\\s*([Ss][Ii][Gg])?[A-Za-z0-9]+\\s*$" },
-                { "type": "integer", "minimum": 1 }
-            ]
-        })
-    }
-}
-
-/// A grace period: a humantime string ("500ms", "5s", "1m 30s") or a number of seconds.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Grace(pub Duration);
-
-impl<'de> Deserialize<'de> for Grace {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_any(GraceVisitor)
-    }
-}
-
-struct GraceVisitor;
-
-impl Visitor<'_> for GraceVisitor {
-    type Value = Grace;
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a duration such as \"500ms\", \"5s\", \"1m\" or a number of seconds")
-    }
-    fn visit_str<E: de::Error>(self, value: &str) -> Result<Self::Value, E> {
-        parse_duration(value).map(Grace).map_err(E::custom)
-    }
-    fn visit_i64<E: de::Error>(self, value: i64) -> Result<Self::Value, E> {
-        u64::try_from(value)
-            .map(|secs| Grace(Duration::from_secs(secs)))
-            .map_err(|_| E::custom(format!("negative duration {value}")))
-    }
-    fn visit_f64<E: de::Error>(self, value: f64) -> Result<Self::Value, E> {
-        if value < 0.0 {
-            return Err(E::custom(format!("negative duration {value}")));
-        }
-        Duration::try_from_secs_f64(value)
-            .map(Grace)
-            .map_err(|_| E::custom(format!("invalid duration {value}")))
-    }
-}
-
-/// Parses a duration as the manifest and `-t` write it: "500ms", "5s", "1m 30s" (humantime) or
-/// a plain number of seconds ("5", "0.5"). Negative, infinite and NaN values are errors.
-pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    let trimmed = text.trim();
-    if let Ok(secs) = trimmed.parse::<f64>() {
-        if secs.is_sign_negative() {
-            return Err(format!("negative duration {text:?}"));
-        }
-        return Duration::try_from_secs_f64(secs).map_err(|_| format!("invalid duration {text:?}"));
-    }
-    humantime::parse_duration(trimmed).map_err(|_| {
-        format!("invalid duration {text:?} (expected e.g. \"500ms\", \"5s\", \"1m\" or a number of seconds)")
-    })
-}
-
-impl JsonSchema for Grace {
-    fn schema_name() -> Cow<'static, str> {
-        "Duration".into()
-    }
-    fn json_schema(_: &mut SchemaGenerator) -> Schema {
-        json_schema!({
-            "description": "A duration: \"500ms\", \"5s\", \"1m\", \"1m 30s\", or a number of seconds.",
-            "anyOf": [
-                { "type": "string" },
-                { "type": "number", "minimum": 0 }
-            ]
-        })
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn durations() {
-        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
-        assert_eq!(parse_duration("5s"), Ok(Duration::from_secs(5)));
-        assert_eq!(parse_duration("1m"), Ok(Duration::from_secs(60)));
-        assert_eq!(parse_duration("1m 30s"), Ok(Duration::from_secs(90)));
-        assert_eq!(parse_duration("2.5"), Ok(Duration::from_millis(2500)));
-        assert!(parse_duration("-1").is_err());
-        assert!(parse_duration("5x").is_err());
-        assert!(parse_duration("1e400").is_err());
-        assert!(parse_duration("NaN").is_err());
-        assert!(parse_duration("").is_err());
     }
 }

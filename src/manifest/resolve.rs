@@ -31,6 +31,10 @@ use super::{
 };
 use crate::supervisor::Signal;
 
+/// The most instances one process may have: far above any development stack, low enough that
+/// a typo such as `instances = 10000000` is an error rather than an exhausted machine.
+pub const MAX_INSTANCES: u32 = 1000;
+
 /// What resolution needs besides the raw manifest.
 pub(crate) struct Context<'a> {
     pub options: &'a LoadOptions,
@@ -192,12 +196,23 @@ fn resolve_process(
         .formation
         .as_ref()
         .and_then(|f| f.count_for(name_text))
-        .or(process.instances)
+        .or(process.instances.map(|c| c.0))
         .unwrap_or(1);
-    let first_port = match process.port {
+    if count > MAX_INSTANCES {
+        return Err(ManifestError::new(
+            ErrorKind::InvalidValue,
+            format!(
+                "process {name_text:?} asks for {count} instances; the limit is {MAX_INSTANCES}"
+            ),
+        )
+        .at(cx.at(name.span()))
+        .note("the count comes from `instances` or the formation (-m)"));
+    }
+    let first_port = match process.port.map(|p| p.0) {
         Some(port) => u32::from(port),
         None => {
-            u32::from(defaults.base_port) + 100 * u32::try_from(index).unwrap_or(u32::MAX / 200)
+            let n = u32::try_from(index).unwrap_or(u32::MAX);
+            u32::from(defaults.base_port).saturating_add(n.saturating_mul(100))
         }
     };
     let mut instances = Vec::new();
@@ -230,7 +245,7 @@ fn resolve_process(
             stop_signal: process.stop_signal.map_or(defaults.stop_signal, |s| s.0),
             stop_timeout: process.stop_timeout.map_or(defaults.stop_timeout, |g| g.0),
             restart: process.restart.unwrap_or_default(),
-            max_restarts: process.max_restarts,
+            max_restarts: process.max_restarts.map(|c| c.0),
             can_die: process.can_die.unwrap_or(false),
             autostart: process.autostart.unwrap_or(true),
             color: process.color,
@@ -328,6 +343,15 @@ fn load_env_file(
 /// Expands and sets the entries of an `[env]` or `env = {...}` table, in file order.
 fn apply_table(cx: &Context<'_>, table: &EnvTable, env: &mut Env<'_>) -> Result<(), ManifestError> {
     for (key, value) in &table.0 {
+        let name = key.get_ref();
+        if name.is_empty() || name.contains('=') {
+            return Err(ManifestError::new(
+                ErrorKind::InvalidValue,
+                format!("invalid environment variable name {name:?}"),
+            )
+            .at(cx.at(key.span()))
+            .help("names must be non-empty and cannot contain \"=\""));
+        }
         let expanded = expand(value.get_ref(), false, &|name| env.lookup(name)).map_err(|e| {
             ManifestError::new(ErrorKind::InvalidValue, e.message).at(cx.at(value.span()))
         })?;
@@ -342,7 +366,7 @@ fn base_port(
     env: &Env<'_>,
     warnings: &mut Vec<Warning>,
 ) -> Result<u16, ManifestError> {
-    if let Some(port) = cx.options.port.or(raw.settings.port) {
+    if let Some(port) = cx.options.port.or(raw.settings.port.map(|p| p.0)) {
         return Ok(port);
     }
     if let Some(port) = env.set.get("PORT") {

@@ -33,6 +33,32 @@ mod tests {
         list
     }
 
+    /// The names the deserializers accept are the ones the schema lists.
+    #[test]
+    fn enum_names_match_the_types() {
+        use super::super::{ProcessColor, RestartPolicy};
+        let schema: serde_json::Value = serde_json::from_str(&schema_json()).expect("valid JSON");
+        // Plain enums list names; documented variants become `oneOf` of `const`s.
+        let names = |def: &str| -> Vec<String> {
+            let def = &schema["$defs"][def];
+            let values: Vec<&serde_json::Value> = match def["enum"].as_array() {
+                Some(names) => names.iter().collect(),
+                None => def["oneOf"]
+                    .as_array()
+                    .map(|variants| variants.iter().map(|v| &v["const"]).collect())
+                    .unwrap_or_default(),
+            };
+            values
+                .iter()
+                .filter_map(|v| v.as_str().map(str::to_owned))
+                .collect()
+        };
+        let colors: Vec<&str> = ProcessColor::ALL.iter().map(|c| c.as_str()).collect();
+        assert_eq!(names("ProcessColor"), colors);
+        let policies: Vec<&str> = RestartPolicy::ALL.iter().map(|p| p.as_str()).collect();
+        assert_eq!(names("RestartPolicy"), policies);
+    }
+
     /// The key lists used for "unknown key" errors must match the serde types.
     #[test]
     fn key_lists_match_the_types() {

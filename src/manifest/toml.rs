@@ -28,7 +28,8 @@ pub(crate) const SETTINGS_KEYS: &[&str] = &[
     "timestamps",
 ];
 
-/// The keys of `[processes.NAME]`.
+/// The keys of `[processes.NAME]`. A new key (`depends_on`, `ready`, `watch`...) is a field of
+/// `RawProcess` and a name here; a test checks that the two agree.
 pub(crate) const PROCESS_KEYS: &[&str] = &[
     "command",
     "cwd",
@@ -80,6 +81,7 @@ impl Problem {
 
 fn check_document(document: &DeTable<'_>) -> Option<Problem> {
     let mut problems = Vec::new();
+    find_nul(document, &mut problems);
     check_keys(document, TOP_KEYS, "the top level", &mut problems);
     for (key, value) in document {
         if TOP_KEYS.contains(&key.get_ref().as_ref()) {
@@ -115,6 +117,33 @@ fn check_document(document: &DeTable<'_>) -> Option<Problem> {
     problems
         .into_iter()
         .min_by_key(|problem| problem.span.start)
+}
+
+/// Strings with `\u0000`: no command line, path or environment variable can hold a NUL.
+fn find_nul(table: &DeTable<'_>, out: &mut Vec<Problem>) {
+    fn nul(span: Range<usize>) -> Problem {
+        Problem {
+            span,
+            error: ManifestError::new(
+                ErrorKind::InvalidValue,
+                "strings cannot contain NUL (\\u0000)",
+            ),
+        }
+    }
+    fn walk(value: &Spanned<DeValue<'_>>, out: &mut Vec<Problem>) {
+        match value.get_ref() {
+            DeValue::String(text) if text.contains('\0') => out.push(nul(value.span())),
+            DeValue::Array(items) => items.iter().for_each(|item| walk(item, out)),
+            DeValue::Table(table) => find_nul(table, out),
+            _ => {}
+        }
+    }
+    for (key, value) in table {
+        if key.get_ref().contains('\0') {
+            out.push(nul(key.span()));
+        }
+        walk(value, out);
+    }
 }
 
 /// `settings = 1` or `[[processes.web]]`: a table was expected.

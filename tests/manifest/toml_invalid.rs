@@ -41,28 +41,28 @@ const CASES: &[(&str, ErrorKind, usize, usize, &str)] = &[
         ErrorKind::InvalidValue,
         3,
         13,
-        "invalid type: string \"two\", expected u32",
+        "invalid type: string \"two\", expected a whole number from 0 to 4294967295",
     ),
     (
         "[processes.web]\ncommand = \"x\"\ninstances = -1\n",
         ErrorKind::InvalidValue,
         3,
         13,
-        "invalid value: integer `-1`, expected u32",
+        "invalid value: integer `-1`, expected a whole number from 0 to 4294967295",
     ),
     (
         "[processes.web]\ncommand = \"x\"\nmax_restarts = -3\n",
         ErrorKind::InvalidValue,
         3,
         16,
-        "invalid value: integer `-3`, expected u32",
+        "invalid value: integer `-3`, expected a whole number from 0 to 4294967295",
     ),
     (
         "[processes.web]\ncommand = \"x\"\nport = 70000\n",
         ErrorKind::InvalidValue,
         3,
         8,
-        "invalid value: integer `70000`, expected u16",
+        "invalid value: integer `70000`, expected a port number from 1 to 65535",
     ),
     (
         "[processes.web]\ncommand = \"x\"\nstop_signal = \"TERMINATE\"\n",
@@ -90,14 +90,14 @@ const CASES: &[(&str, ErrorKind, usize, usize, &str)] = &[
         ErrorKind::InvalidValue,
         3,
         11,
-        "unknown variant `sometimes`, expected one of `no`, `on-failure`, `always`",
+        "unknown restart policy \"sometimes\", expected \"no\", \"on-failure\" or \"always\"",
     ),
     (
         "[processes.web]\ncommand = \"x\"\ncolor = \"pink\"\n",
         ErrorKind::InvalidValue,
         3,
         9,
-        "unknown variant `pink`, expected one of `red`, `green`, `yellow`, `blue`, `magenta`, `cyan`, `white`, `bright_red`, `bright_green`, `bright_yellow`, `bright_blue`, `bright_magenta`, `bright_cyan`, `bright_white`",
+        "unknown colour \"pink\", expected \"red\", \"green\", \"yellow\", \"blue\", \"magenta\", \"cyan\", \"white\", \"bright_red\", \"bright_green\", \"bright_yellow\", \"bright_blue\", \"bright_magenta\", \"bright_cyan\" or \"bright_white\"",
     ),
     (
         "[processes.web]\ncommand = \"x\"\ncan_die = \"yes\"\n",
@@ -320,4 +320,62 @@ fn invalid_table_shapes() {
     ] {
         assert_eq!(Project::toml(text).error().message, message, "{text:?}");
     }
+}
+
+#[test]
+fn near_misses_of_named_values_get_a_suggestion() {
+    for (line, suggestion) in [
+        ("restart = \"on_failure\"", "did you mean \"on-failure\"?"),
+        ("restart = \"alway\"", "did you mean \"always\"?"),
+        ("color = \"bright-cyan\"", "did you mean \"bright_cyan\"?"),
+        ("color = \"Red\"", "did you mean \"red\"?"),
+    ] {
+        let error = error_for(&format!("{WEB}{line}\n"));
+        assert!(
+            error.message.ends_with(suggestion),
+            "{line}: {}",
+            error.message
+        );
+        assert_eq!(position(&error), (3, line.find('"').map_or(0, |i| i + 1)));
+    }
+    let error = error_for(&format!("{WEB}port = 0\n"));
+    assert_eq!(
+        error.message,
+        "invalid value: integer `0`, expected a port number from 1 to 65535"
+    );
+}
+
+#[test]
+fn nul_and_bad_variable_names() {
+    let error = error_for("[processes.web]\ncommand = \"a\\u0000b\"\n");
+    assert_eq!(
+        (position(&error), error.message.as_str()),
+        ((2, 11), "strings cannot contain NUL (\\u0000)")
+    );
+    let error = error_for("[env]\n\"A=B\" = \"x\"\n[processes.web]\ncommand = \"x\"\n");
+    assert_eq!(
+        (position(&error), error.message.as_str()),
+        ((2, 1), "invalid environment variable name \"A=B\"")
+    );
+    let error = Project::procfile("web: a\0b\n").error();
+    assert_eq!(
+        (position(&error), error.message.as_str()),
+        ((1, 7), "Procfile contains a NUL byte")
+    );
+}
+
+#[test]
+fn instance_counts_are_bounded() {
+    let error = error_for(
+        "[processes.web]\ncommand = \"x\"\nenv = { PORT = \"1\" }\ninstances = 4294967295\n",
+    );
+    assert_eq!(
+        error.message,
+        "process \"web\" asks for 4294967295 instances; the limit is 1000"
+    );
+    assert_eq!(position(&error), (1, 12));
+    let error = Project::procfile("web: x\n")
+        .with(|o| o.formation = Some("all=1001".parse().expect("formation")))
+        .error();
+    assert_eq!(error.kind, ErrorKind::InvalidValue);
 }
