@@ -122,28 +122,28 @@ class Tool:
         self.name, self.available, self.argv_for = name, available, argv_for
 
 
-def procmux_argv(workdir, procs, grace):
+def procmux_argv(workdir, procs, grace, watch):
     with open(os.path.join(workdir, "Procfile"), "w") as f:
         for name, cmd in procs:
             f.write(f"{name}: {cmd}\n")
     return [PROCMUX, "run", "-f", "Procfile", "-t", str(grace), "--color", "never",
-            "--no-timestamps", "--no-reload"]
+            "--no-timestamps", *([] if watch else ["--no-reload"])]
 
 
-def honcho_argv(workdir, procs, grace):
+def honcho_argv(workdir, procs, grace, watch):
     with open(os.path.join(workdir, "Procfile"), "w") as f:
         for name, cmd in procs:
             f.write(f"{name}: {cmd}\n")
     return ["honcho", "-f", "Procfile", "start", "--no-colour"]
 
 
-def concurrently_argv(workdir, procs, grace):
+def concurrently_argv(workdir, procs, grace, watch):
     names = ",".join(name for name, _ in procs)
     return ["concurrently", "--no-color", "--kill-timeout", str(int(grace * 1000)), "-n", names,
             *[cmd for _, cmd in procs]]
 
 
-def sh_argv(workdir, procs, grace):
+def sh_argv(workdir, procs, grace, watch):
     script = "".join(f"( {cmd} ) &\n" for _, cmd in procs) + "wait\n"
     return ["sh", "-c", script]
 
@@ -160,11 +160,11 @@ TOOLS = {
 class Run:
     """One manager process on one workload, with its output in a file."""
 
-    def __init__(self, tool, procs, grace=5):
+    def __init__(self, tool, procs, grace=5, watch=False):
         self.token = uuid.uuid4().hex
         self.workdir = tempfile.mkdtemp(prefix="procmux-bench-")
         self.out_path = os.path.join(self.workdir, "out.txt")
-        argv = tool.argv_for(self.workdir, procs, grace)
+        argv = tool.argv_for(self.workdir, procs, grace, watch)
         env = dict(os.environ, PROCMUX_BENCH_TOKEN=self.token, NO_COLOR="1")
         self.out = open(self.out_path, "wb")
         self.started = time.monotonic()
@@ -321,8 +321,41 @@ def crash(tool):
             "crash survivors": survivors}
 
 
+def reload(tool):
+    """Median time from a manifest write to the changed process printing from its new command,
+    over 20 edits, with an untouched neighbour whose pid must not change."""
+    if tool.name != "procmux":
+        return {}
+    run = Run(tool, [("bystander", "sleep 1000"), ("changing", "echo version-0; exec sleep 1000")],
+              watch=True)
+    manifest = os.path.join(run.workdir, "Procfile")
+
+    def output():
+        with open(run.out_path, "rb") as f:
+            return f.read()
+
+    wait_until(lambda: b"version-0" in output(), 10)
+    bystander = output().split(b"bystander started with pid ")[1].split(b"\n")[0]
+    latencies = []
+    for edit in range(1, 21):
+        marker = f"version-{edit}".encode()
+        with open(manifest, "w") as f:
+            f.write(f"bystander: sleep 1000\nchanging: echo version-{edit}; exec sleep 1000\n")
+        written = time.monotonic()
+        if wait_until(lambda: marker in output(), 10, step=0.001):
+            latencies.append(time.monotonic() - written)
+    kept = output().count(b"bystander started with pid ") == 1
+    run.interrupt()
+    run.wait_exit(10)
+    survivors = run.finish()
+    return {"reload latency s": statistics.median(latencies) if latencies else float("inf"),
+            "reload edits applied": len(latencies),
+            "reload bystander kept pid": f"yes ({bystander.decode()})" if kept else "no",
+            "reload survivors": survivors}
+
+
 WORKLOADS = {"flood": flood, "fleet": fleet, "stubborn": stubborn, "orphans": orphans,
-             "crash": crash}
+             "crash": crash, "reload": reload}
 
 
 # ---------------------------------------------------------------- report
@@ -360,6 +393,8 @@ def main():
             if tool.name == "sh &" and workload in ("stubborn", "orphans", "crash"):
                 continue  # a bare shell has no stop or exit policy to measure
             results = [WORKLOADS[workload](tool) for _ in range(args.runs)]
+            if not results[0]:
+                continue  # the workload does not apply to this tool
             for key in results[0]:
                 if key not in rows:
                     rows[key] = {}

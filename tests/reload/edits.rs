@@ -142,7 +142,7 @@ fn an_editor_style_save_by_rename_is_seen() {
     write_by_rename(&path, &TWO.replace("[processes.b]", "[processes.bb]"));
     procmux.wait_for_text("reload: +bb -b");
     // The watch survives the rename: a second save is seen too.
-    write_by_rename(&path, &TWO);
+    write_by_rename(&path, TWO);
     procmux.wait_for_text("reload: +b -bb");
     stop(procmux);
 }

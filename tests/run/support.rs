@@ -1,6 +1,9 @@
 //! A small harness around a running `procmux` binary: write a manifest, start procmux, wait
 //! for output lines with deadlines, send signals, and check `/proc` for survivors.
 
+// Shared by the `run` and `reload` test binaries, each of which uses only part of it.
+#![allow(dead_code)]
+
 use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 use std::process::{Child, ChildStdout, Command, ExitStatus, Stdio};
@@ -28,7 +31,7 @@ pub struct Procmux {
     token: String,
     lines: Arc<Lines>,
     /// The folder holding the manifest; removed when the test ends.
-    pub dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
     status: Option<ExitStatus>,
 }
 
