@@ -24,6 +24,7 @@ use crate::supervisor::job::{CommandState, Job, start_job};
 
 use super::event::{Action, Event, InstanceKey};
 use super::messages;
+use super::plain::direct_argv;
 
 /// How long procmux waits at exit for the last output of its children: their pipes close when
 /// their groups are gone, unless a process escaped its group and still holds one.
@@ -272,13 +273,20 @@ fn kill_group_now(entry: &Entry) {
 }
 
 /// The supervisor command for an instance: grouped, so that signals reach the whole tree it
-/// starts; with a parent-death signal, so that a SIGKILLed procmux does not leave it running.
+/// starts; with a parent-death signal, so that a SIGKILLed procmux does not leave it running;
+/// and without a shell when the command needs none (see [`direct_argv`]).
 pub fn command_for(spec: &InstanceSpec) -> Command {
     let program = match &spec.command {
-        ProcessCommand::Shell { shell, command } => Program::Shell {
-            shell: Shell::new(shell),
-            command: command.clone(),
-            args: Vec::new(),
+        ProcessCommand::Shell { shell, command } => match direct_argv(shell, command) {
+            Some(mut words) => Program::Exec {
+                prog: words.remove(0).into(),
+                args: words,
+            },
+            None => Program::Shell {
+                shell: Shell::new(shell),
+                command: command.clone(),
+                args: Vec::new(),
+            },
         },
         ProcessCommand::Exec { program, args } => Program::Exec {
             prog: program.into(),
@@ -289,7 +297,6 @@ pub fn command_for(spec: &InstanceSpec) -> Command {
         program,
         options: SpawnOptions {
             grouped: true,
-            reset_sigmask: true,
             parent_death_signal: Some(Signal::ForceStop),
             ..SpawnOptions::default()
         },

@@ -14,6 +14,7 @@
 //! - `restart.rs`: the restart policy and its backoff.
 //! - `diff.rs`: `diff(old, new)`, what a reload changes.
 //! - `messages.rs`: the text of `system` lines.
+//! - `plain.rs`: which commands can run without a shell.
 //! - `launch.rs`: jobs, their hooks, and output wiring into the multiplexer.
 //! - `signals.rs`: SIGINT, SIGTERM, SIGHUP and SIGQUIT as one stream.
 //! - `reload.rs`: watching the manifest and env files, debounced, loading them again.
@@ -24,6 +25,7 @@ mod event;
 mod fleet;
 mod launch;
 mod messages;
+mod plain;
 mod reload;
 mod restart;
 mod runner;

@@ -173,3 +173,5 @@ mod task;
 
 pub use end::ProcessEnd;
 pub use signal::{Signal, UnknownSignal};
+
+pub(crate) use shell_rule::NOT_A_PROGRAM;

@@ -8,7 +8,7 @@ use std::borrow::Cow;
 
 /// Reserved words, and builtins that either have no program of the same name or mean
 /// something different as a program (`exec cd` would fail or do nothing useful).
-const NOT_A_PROGRAM: &[&str] = &[
+pub(crate) const NOT_A_PROGRAM: &[&str] = &[
     // Reserved words.
     "!", "{", "}", "[[", "]]", "case", "do", "done", "elif", "else", "esac", "fi", "for",
     "function", "if", "in", "select", "then", "time", "until", "while", "coproc",
