@@ -276,27 +276,25 @@ def fleet(tool):
             "fleet survivors": survivors}
 
 
-def stubborn(tool):
-    cmd = "trap '' TERM INT; while true; do sleep 1; done"
-    procs = [(f"stub{i}", cmd) for i in range(5)]
-    run = Run(tool, procs, grace=2)
-    wait_until(lambda: descendants_named(run.proc.pid, "sleep") >= 5, 10)
+def stop_when_up(tool, name, procs, sleepers, grace=5):
+    """Start, wait until `sleepers` sleep processes run, SIGINT; time to exit and survivors."""
+    run = Run(tool, procs, grace=grace)
+    wait_until(lambda: descendants_named(run.proc.pid, "sleep") >= sleepers, 10)
     sent = run.interrupt()
     ended = run.wait_exit(15)
     survivors = run.finish()
-    return {"stubborn stop s": (ended - sent) if ended else float("inf"),
-            "stubborn survivors": survivors}
+    return {f"{name} stop s": (ended - sent) if ended else float("inf"),
+            f"{name} survivors": survivors}
+
+
+def stubborn(tool):
+    cmd = "trap '' TERM INT; while true; do sleep 1; done"
+    return stop_when_up(tool, "stubborn", [(f"stub{i}", cmd) for i in range(5)], 5, grace=2)
 
 
 def orphans(tool):
-    procs = [(f"orph{i}", "sh -c 'sleep 1000 & sleep 1000 & wait'") for i in range(3)]
-    run = Run(tool, procs)
-    wait_until(lambda: descendants_named(run.proc.pid, "sleep") >= 6, 10)
-    sent = run.interrupt()
-    ended = run.wait_exit(15)
-    survivors = run.finish()
-    return {"orphans stop s": (ended - sent) if ended else float("inf"),
-            "orphans survivors": survivors}
+    cmd = "sh -c 'sleep 1000 & sleep 1000 & wait'"
+    return stop_when_up(tool, "orphans", [(f"orph{i}", cmd) for i in range(3)], 6)
 
 
 def crash(tool):
