@@ -10,7 +10,8 @@
 //! # Layout
 //!
 //! - `event.rs`: [`Event`], [`Action`], [`InstanceKey`].
-//! - `fleet.rs`: the per-instance state machine and every decision ([`Fleet::handle`]).
+//! - `fleet/`: the per-instance state machine and every decision ([`Fleet::handle`]);
+//!   `fleet/reload.rs` applies a reload, `fleet/shutdown.rs` stops everything.
 //! - `restart.rs`: the restart policy and its backoff.
 //! - `diff.rs`: `diff(old, new)`, what a reload changes.
 //! - `messages.rs`: the text of `system` lines.

@@ -15,6 +15,9 @@
 //! - A reload applies [`diff`] between the running manifest and the new one; a reload that
 //!   arrives while the previous one is still stopping instances waits for it, and only the
 //!   newest waiting manifest is applied (it contains every earlier edit).
+//!
+//! `reload.rs` holds the reload transitions, `shutdown.rs` the shutdown ones, `tests.rs`
+//! the table of decisions.
 
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
@@ -22,10 +25,12 @@ use std::time::{Duration, Instant};
 use crate::manifest::{InstanceSpec, Manifest};
 use crate::supervisor::{ProcessEnd, Signal};
 
-use super::diff::diff;
 use super::event::{Action, Event, InstanceKey};
 use super::messages;
 use super::restart::{RestartDecision, RestartTracker};
+
+mod reload;
+mod shutdown;
 
 /// The exit code procmux gives when its output was closed: that of a SIGPIPE death.
 pub const CLOSED_OUTPUT_EXIT_CODE: i32 = 128 + 13;
@@ -335,56 +340,6 @@ impl Fleet {
         }
     }
 
-    fn on_signal(&mut self, signal: Signal, now: Instant, actions: &mut Vec<Action>) {
-        match self.phase {
-            Phase::Running => {
-                actions.push(Action::Print(messages::stopping_on_signal(signal)));
-                self.shut_down(128 + signal.to_raw(), now, actions);
-            }
-            Phase::ShuttingDown {
-                code,
-                forced: false,
-            } if matches!(signal, Signal::Interrupt | Signal::Terminate) => {
-                self.phase = Phase::ShuttingDown { code, forced: true };
-                actions.push(Action::Print(messages::killing_on_signal(signal)));
-                for instance in &mut self.instances {
-                    if matches!(
-                        instance.status,
-                        Status::Running { .. } | Status::Stopping { .. }
-                    ) {
-                        instance.status = Status::Stopping {
-                            since: now,
-                            grace: Duration::ZERO,
-                            then: AfterStop::Stay,
-                        };
-                        actions.push(Action::Kill {
-                            key: instance.key.clone(),
-                        });
-                    }
-                }
-            }
-            Phase::ShuttingDown { .. } => {}
-        }
-    }
-
-    /// Begins the graceful shutdown of everything, exiting with `code` at the end.
-    fn shut_down(&mut self, code: i32, now: Instant, actions: &mut Vec<Action>) {
-        self.phase = Phase::ShuttingDown {
-            code,
-            forced: false,
-        };
-        self.pending_reload = None;
-        for i in 0..self.instances.len() {
-            match &mut self.instances[i].status {
-                Status::Running { .. } => self.stop(i, AfterStop::Stay, now, actions),
-                Status::Backoff => self.instances[i].status = Status::Ended,
-                Status::Stopping { then, .. } => *then = AfterStop::Stay,
-                Status::Starting { then } => *then = Some(AfterStop::Stay),
-                Status::Idle | Status::Ended => {}
-            }
-        }
-    }
-
     fn stop(&mut self, i: usize, then: AfterStop, now: Instant, actions: &mut Vec<Action>) {
         let instance = &mut self.instances[i];
         instance.status = Status::Stopping {
@@ -421,105 +376,6 @@ impl Fleet {
         {
             self.apply_reload(manifest, now, actions);
         }
-    }
-
-    fn apply_reload(&mut self, manifest: Manifest, now: Instant, actions: &mut Vec<Action>) {
-        let plan = diff(&self.manifest, &manifest);
-        let display = |spec: &InstanceSpec| spec.display_name.clone();
-        let mut removed_names = Vec::new();
-        for key in &plan.removed {
-            if let Some(i) = self.find(key) {
-                removed_names.push(self.instances[i].spec.display_name.clone());
-                self.retire(i, AfterStop::Remove, now, actions);
-            }
-        }
-        for spec in &plan.changed {
-            if let Some(i) = self.find(&InstanceKey::of(spec)) {
-                self.retire(i, AfterStop::Replace(Box::new(spec.clone())), now, actions);
-            }
-        }
-        for spec in &plan.relabeled {
-            if let Some(i) = self.find(&InstanceKey::of(spec)) {
-                // A running process keeps the label it started with; the next start uses
-                // the new one.
-                if !matches!(self.instances[i].status, Status::Running { .. }) {
-                    self.instances[i]
-                        .spec
-                        .display_name
-                        .clone_from(&spec.display_name);
-                }
-            }
-        }
-        for spec in &plan.added {
-            let generation = self.new_generation();
-            let position = self.insertion_point(&manifest, spec);
-            self.instances.insert(
-                position,
-                Instance {
-                    key: InstanceKey::of(spec),
-                    spec: spec.clone(),
-                    generation,
-                    status: Status::Idle,
-                    restarts: RestartTracker::default(),
-                },
-            );
-            if self.should_run(spec) {
-                actions.push(self.start_instance(position));
-            }
-        }
-        actions.push(Action::Print(messages::reload_summary(
-            &plan.added.iter().map(display).collect::<Vec<_>>(),
-            &plan.changed.iter().map(display).collect::<Vec<_>>(),
-            &removed_names,
-        )));
-        self.manifest = manifest;
-    }
-
-    /// Stops an instance for a reload, or applies `then` at once if it is not running.
-    fn retire(&mut self, i: usize, then: AfterStop, now: Instant, actions: &mut Vec<Action>) {
-        match &mut self.instances[i].status {
-            Status::Running { .. } => self.stop(i, then, now, actions),
-            Status::Starting { then: after } => *after = Some(then),
-            Status::Stopping { then: after, .. } => *after = then,
-            Status::Idle | Status::Ended | Status::Backoff => match then {
-                AfterStop::Remove => {
-                    actions.push(Action::Forget {
-                        key: self.instances[i].key.clone(),
-                    });
-                    self.instances.remove(i);
-                }
-                AfterStop::Replace(spec) => {
-                    actions.push(Action::Forget {
-                        key: self.instances[i].key.clone(),
-                    });
-                    self.replace_spec(i, *spec);
-                    self.instances[i].status = Status::Idle;
-                    if self.should_run(&self.instances[i].spec) {
-                        actions.push(self.start_instance(i));
-                    }
-                }
-                AfterStop::Stay => {}
-            },
-        }
-    }
-
-    /// Where a new instance goes so that the list keeps the new manifest's order.
-    fn insertion_point(&self, manifest: &Manifest, spec: &InstanceSpec) -> usize {
-        let order: Vec<InstanceKey> = manifest.instances().map(InstanceKey::of).collect();
-        let rank = |key: &InstanceKey| order.iter().position(|k| k == key);
-        let new_rank = rank(&InstanceKey::of(spec));
-        self.instances
-            .iter()
-            .position(|instance| rank(&instance.key) > new_rank)
-            .unwrap_or(self.instances.len())
-    }
-
-    fn replace_spec(&mut self, i: usize, spec: InstanceSpec) {
-        let generation = self.new_generation();
-        let instance = &mut self.instances[i];
-        instance.spec = spec;
-        instance.generation = generation;
-        instance.restarts = RestartTracker::default();
     }
 
     fn start_instance(&mut self, i: usize) -> Action {
@@ -564,14 +420,6 @@ impl Fleet {
         actions.push(Action::Exit(code));
     }
 
-    fn reload_in_progress(&self) -> bool {
-        self.instances.iter().any(|i| match &i.status {
-            Status::Stopping { then, .. } => *then != AfterStop::Stay,
-            Status::Starting { then } => then.as_ref().is_some_and(|t| *t != AfterStop::Stay),
-            _ => false,
-        })
-    }
-
     fn should_run(&self, spec: &InstanceSpec) -> bool {
         match &self.selection {
             Some(names) => names.contains(&spec.process),
@@ -600,5 +448,4 @@ pub fn exit_code(end: &ProcessEnd) -> i32 {
 }
 
 #[cfg(test)]
-#[path = "fleet_tests.rs"]
 mod tests;
