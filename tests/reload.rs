@@ -5,5 +5,7 @@
 #[path = "run/support.rs"]
 mod support;
 
+#[path = "reload/diff.rs"]
+mod diff;
 #[path = "reload/edits.rs"]
 mod edits;
