@@ -137,3 +137,18 @@ fn completions_for_bash() {
         .stdout(predicate::str::contains("procmux"))
         .stdout(predicate::str::contains("--env-file"));
 }
+
+#[test]
+fn check_shows_the_command_that_really_runs() {
+    let (_dir, mut command) = procmux_in(
+        "Procfile",
+        "plain: sleep 10\nshelly: echo $PORT && sleep 10\n",
+    );
+    command
+        .args(["check", "-f", "Procfile"])
+        .assert()
+        .success()
+        .stdout(predicate::str::is_match(r"(?m)^plain .* sleep 10$").unwrap())
+        .stdout(predicate::str::contains("sh -c 'echo $PORT && sleep 10'"))
+        .stdout(predicate::str::contains("sh -c 'sleep 10'").not());
+}

@@ -5,7 +5,9 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use super::args::ManifestArgs;
-use crate::manifest::{self, InstanceSpec, Loaded, ProcessCommand, RestartPolicy};
+use crate::coordinator;
+use crate::manifest::{self, InstanceSpec, Loaded, RestartPolicy};
+use crate::supervisor::command::{Command, Program, SpawnOptions};
 
 /// Arguments of `procmux check`.
 #[derive(Debug, clap::Args)]
@@ -77,7 +79,7 @@ pub fn report(loaded: &Loaded, cwd: &Path) -> String {
             yes_no(instance.can_die),
             yes_no(instance.autostart),
             relative(cwd, &instance.cwd),
-            command(&instance.command),
+            command(instance),
         ]);
     }
     let widths: Vec<usize> = (0..header.len())
@@ -138,33 +140,37 @@ fn relative(cwd: &Path, path: &Path) -> String {
     }
 }
 
-fn command(command: &ProcessCommand) -> String {
-    let argv = command.argv();
-    argv.iter()
-        .map(|arg| quote(arg))
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
-/// Quotes `arg` for a POSIX shell when it needs it.
-fn quote(arg: &str) -> String {
-    let safe = |c: char| c.is_ascii_alphanumeric() || "-_./:=,+@%".contains(c);
-    if !arg.is_empty() && arg.chars().all(safe) {
-        arg.to_owned()
-    } else {
-        format!("'{}'", arg.replace('\'', r"'\''"))
+/// What really runs for an instance (a plain-word command without its shell), as one line
+/// that a POSIX shell would read back the same.
+fn command(instance: &InstanceSpec) -> String {
+    let runs = coordinator::command_for(instance);
+    let argv: Vec<String> = match runs.program {
+        Program::Exec { prog, args } => std::iter::once(prog.to_string_lossy().into_owned())
+            .chain(args)
+            .collect(),
+        Program::Shell {
+            shell,
+            command,
+            args,
+        } => std::iter::once(shell.prog)
+            .chain(shell.options)
+            .chain(shell.program_option)
+            .map(|arg| arg.to_string_lossy().into_owned())
+            .chain(std::iter::once(command))
+            .chain(args)
+            .collect(),
+    };
+    let (prog, args) = argv.split_first().map_or_else(
+        || (String::new(), Vec::new()),
+        |(prog, args)| (prog.clone(), args.to_vec()),
+    );
+    // The supervisor's `Display` of an exec command quotes each argument as needed.
+    Command {
+        program: Program::Exec {
+            prog: prog.into(),
+            args,
+        },
+        options: SpawnOptions::default(),
     }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn quotes_for_the_shell() {
-        assert_eq!(quote("a/b.sh"), "a/b.sh");
-        assert_eq!(quote("echo $PORT"), "'echo $PORT'");
-        assert_eq!(quote("it's"), r"'it'\''s'");
-        assert_eq!(quote(""), "''");
-    }
+    .to_string()
 }
