@@ -148,7 +148,7 @@ fn check_shows_the_command_that_really_runs() {
         .args(["check", "-f", "Procfile"])
         .assert()
         .success()
-        .stdout(predicate::str::is_match(r"(?m)^plain .* sleep 10$").unwrap())
+        .stdout(predicate::str::is_match(r"(?m)^plain .* sleep 10$").expect("a valid regex"))
         .stdout(predicate::str::contains("sh -c 'echo $PORT && sleep 10'"))
         .stdout(predicate::str::contains("sh -c 'sleep 10'").not());
 }
