@@ -115,9 +115,11 @@ impl Jobs {
                 self.new_entry(&spec, key.clone(), generation)
             }
         };
+        // The spawned hook records the pid; if it has not run once the start ticket resolved,
+        // the spawn failed (a process that spawned and exited at once still ran the hook).
+        entry.pid.store(0, Ordering::Relaxed);
         entry.job.start().await;
-        if !entry.job.is_running() {
-            // A job whose start ticket resolved without a running process failed to spawn.
+        if entry.pid.load(Ordering::Relaxed) == 0 {
             let error = entry
                 .last_error
                 .lock()
@@ -152,7 +154,7 @@ impl Jobs {
 
         let source = self
             .mux
-            .source(&spec.display_name, spec.color.map(mux_color));
+            .source(&spec.display_name, spec.color.and_then(|c| mux::Color::from_name(c.as_str())));
         let name = spec.display_name.clone();
         let mux = self.mux.clone();
         let events = self.events.clone();
@@ -303,23 +305,18 @@ pub fn command_for(spec: &InstanceSpec) -> Command {
     }
 }
 
-fn mux_color(color: crate::manifest::ProcessColor) -> mux::Color {
-    use crate::manifest::ProcessColor as P;
-    use mux::Color as M;
-    match color {
-        P::Red => M::Red,
-        P::Green => M::Green,
-        P::Yellow => M::Yellow,
-        P::Blue => M::Blue,
-        P::Magenta => M::Magenta,
-        P::Cyan => M::Cyan,
-        P::White => M::White,
-        P::BrightRed => M::BrightRed,
-        P::BrightGreen => M::BrightGreen,
-        P::BrightYellow => M::BrightYellow,
-        P::BrightBlue => M::BrightBlue,
-        P::BrightMagenta => M::BrightMagenta,
-        P::BrightCyan => M::BrightCyan,
-        P::BrightWhite => M::BrightWhite,
+#[cfg(test)]
+mod tests {
+    use crate::manifest::ProcessColor;
+    use crate::mux::Color;
+
+    #[test]
+    fn every_manifest_colour_is_a_mux_colour() {
+        for color in ProcessColor::ALL {
+            assert!(
+                Color::from_name(color.as_str()).is_some(),
+                "{color:?} has no mux colour"
+            );
+        }
     }
 }
