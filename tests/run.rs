@@ -11,6 +11,8 @@ mod support;
 
 #[path = "run/exit_codes.rs"]
 mod exit_codes;
+#[path = "run/launching.rs"]
+mod launching;
 #[path = "run/output.rs"]
 mod output;
 #[path = "run/restart.rs"]

@@ -21,7 +21,7 @@ pub struct RunArgs {
     #[command(flatten)]
     pub manifest: ManifestArgs,
     /// When to colour the prefixes (NO_COLOR and CLICOLOR_FORCE are honoured in auto)
-    #[arg(long, value_enum, value_name = "WHEN", default_value_t = ColorWhen::Auto)]
+    #[arg(long, value_enum, value_name = "WHEN", default_value_t = ColorWhen::Auto, overrides_with = "color")]
     pub color: ColorWhen,
     /// Put the local time in front of every line [default: settings.timestamps, else on]
     #[arg(long, overrides_with = "no_timestamps")]

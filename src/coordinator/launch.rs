@@ -152,9 +152,10 @@ impl Jobs {
                 .stderr(Stdio::piped());
         }));
 
-        let source = self
-            .mux
-            .source(&spec.display_name, spec.color.and_then(|c| mux::Color::from_name(c.as_str())));
+        let source = self.mux.source(
+            &spec.display_name,
+            spec.color.and_then(|c| mux::Color::from_name(c.as_str())),
+        );
         let name = spec.display_name.clone();
         let mux = self.mux.clone();
         let events = self.events.clone();

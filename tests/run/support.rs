@@ -89,7 +89,9 @@ impl Procmux {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join(start.file), start.manifest).unwrap();
         for (name, text) in start.files {
-            std::fs::write(dir.path().join(name), text).unwrap();
+            let path = dir.path().join(name);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, text).unwrap();
         }
         let token = new_token();
         let mut command = Command::new(env!("CARGO_BIN_EXE_procmux"));

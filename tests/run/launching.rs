@@ -1,0 +1,108 @@
+//! What each process is started with (cwd, PORT, PS, stdin, order) and the output flags.
+
+use nix::sys::signal::Signal;
+
+use crate::support::{Procmux, Start, code};
+
+fn stop(mut procmux: Procmux) {
+    procmux.signal(Signal::SIGINT);
+    assert_eq!(code(procmux.wait_exit()), 130);
+    procmux.assert_no_survivors();
+}
+
+#[test]
+fn each_instance_gets_its_cwd_port_and_ps() {
+    let procmux = Procmux::start_with(Start {
+        file: "procmux.toml",
+        manifest: "[processes.first]\ncommand = \"sleep 1000\"\n\n\
+                   [processes.show]\ncommand = \"echo PORT=$PORT PS=$PS; pwd; sleep 1000\"\n\
+                   cwd = \"sub\"\ninstances = 2\n",
+        args: &[],
+        read_stdout: true,
+        files: &[("sub/.keep", "")],
+    });
+    procmux.wait_for("show.1's environment", |l| {
+        l == "show.1 | PORT=5100 PS=show.1"
+    });
+    procmux.wait_for("show.2's environment", |l| {
+        l == "show.2 | PORT=5101 PS=show.2"
+    });
+    let sub = procmux.path().join("sub").canonicalize().unwrap();
+    let cwd_line = format!("show.1 | {}", sub.display());
+    procmux.wait_for("show.1's cwd", |l| l == cwd_line);
+    stop(procmux);
+}
+
+#[test]
+fn stdin_is_dev_null() {
+    let procmux = Procmux::procfile("reader: read line || echo got-eof; sleep 1000\n");
+    procmux.wait_for("EOF on stdin", |l| l == "reader | got-eof");
+    stop(procmux);
+}
+
+#[test]
+fn processes_start_in_file_order() {
+    let names = ["zulu", "alpha", "mike", "bravo", "yankee"];
+    let procfile: String = names.iter().map(|n| format!("{n}: sleep 1000\n")).collect();
+    let procmux = Procmux::procfile(&procfile);
+    let started = procmux.wait_for_count("five starts", 5, |l| l.contains("started with pid"));
+    let order: Vec<&str> = started
+        .iter()
+        .map(|l| l.trim_start_matches("system | ").split(' ').next().unwrap())
+        .collect();
+    assert_eq!(order, names);
+    stop(procmux);
+}
+
+#[test]
+fn timestamps_come_first_when_asked() {
+    let procmux = Procmux::start_with(Start {
+        file: "Procfile",
+        manifest: "clock: echo tick; sleep 1000\n",
+        args: &["--timestamps"],
+        read_stdout: true,
+        files: &[],
+    });
+    let line = procmux.wait_for("the tick", |l| l.ends_with("clock  | tick"));
+    let stamp = &line[..9];
+    assert!(
+        stamp.len() == 9
+            && stamp.as_bytes()[2] == b':'
+            && stamp.as_bytes()[5] == b':'
+            && stamp.ends_with(' ')
+            && stamp.bytes().filter(u8::is_ascii_digit).count() == 6,
+        "{line:?}"
+    );
+    stop(procmux);
+}
+
+#[test]
+fn raw_output_has_no_prefix() {
+    let procmux = Procmux::start_with(Start {
+        file: "Procfile",
+        manifest: "plain: echo just the line; sleep 1000\n",
+        args: &["--raw"],
+        read_stdout: true,
+        files: &[],
+    });
+    procmux.wait_for("the bare line", |l| l == "just the line");
+    stop(procmux);
+}
+
+#[test]
+fn color_always_colours_the_prefix_only() {
+    let procmux = Procmux::start_with(Start {
+        file: "procmux.toml",
+        manifest: "[processes.web]\ncommand = \"echo hello; sleep 1000\"\ncolor = \"red\"\n",
+        args: &["--color", "always"],
+        read_stdout: true,
+        files: &[],
+    });
+    let line = procmux.wait_for("the coloured line", |l| l.ends_with("hello"));
+    assert!(line.starts_with("\x1b[31m"), "{line:?}");
+    assert!(
+        line.ends_with(" hello") && !line.ends_with("\x1b[0mhello\x1b[0m"),
+        "{line:?}"
+    );
+    stop(procmux);
+}
