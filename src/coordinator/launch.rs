@@ -30,6 +30,11 @@ use super::plain::direct_argv;
 /// their groups are gone, unless a process escaped its group and still holds one.
 const OUTPUT_DRAIN_LIMIT: Duration = Duration::from_secs(2);
 
+/// How long procmux waits at exit for its own output to be written. Only a stalled output
+/// (a paused terminal, a pager that does not read) takes this long; then exiting beats
+/// hanging with every child already stopped.
+const OUTPUT_FLUSH_LIMIT: Duration = Duration::from_secs(10);
+
 /// How long an ending waits for the last output of its process before it is reported, so that
 /// `web exited with code 3` comes after web's last lines. Pipes reach EOF as soon as the
 /// process is gone, unless something it started still holds them; this bounds that case.
@@ -242,7 +247,7 @@ impl Jobs {
         drop(self.pumps_alive);
         // Every pump holds a clone of `pumps_alive`; recv gives None once they have all ended.
         let _ = tokio::time::timeout(OUTPUT_DRAIN_LIMIT, self.pumps_done.recv()).await;
-        self.mux.flush().await;
+        let _ = tokio::time::timeout(OUTPUT_FLUSH_LIMIT, self.mux.flush()).await;
     }
 }
 
