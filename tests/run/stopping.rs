@@ -138,3 +138,15 @@ fn a_second_ctrl_c_kills_at_once() {
     assert_eq!(code(status), 130);
     procmux.assert_no_survivors();
 }
+
+#[test]
+fn a_sigkilled_procmux_takes_its_direct_children_along() {
+    // Plain-word commands run directly, so each sleep is a direct child of procmux, the
+    // process the parent-death signal is set on.
+    let mut procmux = Procmux::procfile("a: sleep 1000\nb: sleep 1000\n");
+    procmux.wait_for_processes("sleep", 2);
+    procmux.signal(Signal::SIGKILL);
+    let status = procmux.wait_exit();
+    assert_eq!(status.code(), None, "procmux was not killed: {status:?}");
+    procmux.assert_no_survivors();
+}

@@ -175,7 +175,7 @@ impl Fleet {
                     let end = ProcessEnd::ExitError(
                         SPAWN_FAILURE_EXIT_CODE.try_into().expect("127 is not zero"),
                     );
-                    self.on_own_end(i, end, Duration::ZERO, &mut actions);
+                    self.on_own_end(i, end, Duration::ZERO, now, &mut actions);
                 }
             }
             Event::Exited {
@@ -263,7 +263,7 @@ impl Fleet {
         match self.instances[i].status.clone() {
             Status::Running { since } => {
                 actions.push(Action::Print(messages::exited(&name, &end)));
-                self.on_own_end(i, end, at.saturating_duration_since(since), actions);
+                self.on_own_end(i, end, at.saturating_duration_since(since), at, actions);
             }
             Status::Stopping { since, grace, then } => {
                 let killed = end == ProcessEnd::ExitSignal(Signal::ForceStop)
@@ -286,6 +286,7 @@ impl Fleet {
         i: usize,
         end: ProcessEnd,
         uptime: Duration,
+        now: Instant,
         actions: &mut Vec<Action>,
     ) {
         if self.phase != Phase::Running {
@@ -336,7 +337,7 @@ impl Fleet {
             }
         } else {
             actions.push(Action::Print(messages::stopping_after_exit(&name)));
-            self.shut_down(code, Instant::now(), actions);
+            self.shut_down(code, now, actions);
         }
     }
 
