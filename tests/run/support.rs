@@ -35,15 +35,15 @@ pub struct Procmux {
     status: Option<ExitStatus>,
 }
 
-/// A unique marker for the processes of one test.
+/// A unique marker for the processes of one test: the test binary's pid (distinct across
+/// binaries running at once) and a counter (distinct across its tests).
 fn new_token() -> String {
     use std::sync::atomic::{AtomicUsize, Ordering};
     static COUNTER: AtomicUsize = AtomicUsize::new(0);
     format!(
-        "{}-{}-{}",
+        "{}-{}",
         std::process::id(),
-        COUNTER.fetch_add(1, Ordering::Relaxed),
-        Instant::now().elapsed().as_nanos()
+        COUNTER.fetch_add(1, Ordering::Relaxed)
     )
 }
 
