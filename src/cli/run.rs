@@ -84,6 +84,7 @@ pub fn run(args: &RunArgs) -> ExitCode {
         manifest,
         warnings,
         sources,
+        ..
     } = match manifest::load(&options) {
         Ok(loaded) => loaded,
         Err(error) => {

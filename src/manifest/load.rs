@@ -77,6 +77,7 @@ pub fn load(options: &LoadOptions) -> Result<Loaded, ManifestError> {
     Ok(Loaded {
         manifest,
         warnings,
+        notices: Vec::new(),
         sources,
     })
 }

@@ -51,6 +51,10 @@ pub const DEFAULT_STOP_TIMEOUT: Duration = Duration::from_secs(5);
 /// The shell used for string commands when neither `--shell` nor `settings.shell` names one.
 pub const DEFAULT_SHELL: &str = "sh";
 
+/// The quiet time after a change before watch restarts act, when `settings.watch_debounce`
+/// sets none.
+pub const DEFAULT_WATCH_DEBOUNCE: Duration = Duration::from_millis(100);
+
 /// The base port when neither `-p`, `settings.port`, the env files nor the inherited
 /// environment give one.
 pub const DEFAULT_BASE_PORT: u16 = 5000;
@@ -95,6 +99,9 @@ pub struct Loaded {
     pub manifest: Manifest,
     /// Things worth telling the user that did not stop the load (ignored Procfile lines...).
     pub warnings: Vec<Warning>,
+    /// Facts about the load a user should see on the first `system` lines (which file was
+    /// picked when several could be, a `release` process that is skipped...).
+    pub notices: Vec<String>,
     /// The manifest file (first) and every env file the load tried to read, including
     /// optional ones that were absent, as absolute paths: a reload watcher watches these.
     pub sources: Vec<PathBuf>,
@@ -132,6 +139,8 @@ pub struct Settings {
     pub root: PathBuf,
     /// `settings.timestamps`; `None` lets the CLI decide.
     pub timestamps: Option<bool>,
+    /// `settings.watch_debounce`: the quiet time after a change before watch restarts act.
+    pub watch_debounce: Duration,
 }
 
 /// One process of the manifest and its instances.
@@ -178,6 +187,127 @@ pub struct InstanceSpec {
     pub autostart: bool,
     /// The prefix colour; `None` lets the mux pick one from the name.
     pub color: Option<ProcessColor>,
+    /// The instances this one waits for before it starts, by process, in manifest order of
+    /// the `depends_on` entries. A dependency on a process means on every instance of it.
+    pub depends_on: Vec<Dependency>,
+    /// The check that tells when this instance is ready; `None`: ready once started.
+    pub ready: Option<ReadyCheck>,
+    /// Globs (relative to `cwd`) whose changes restart this instance; empty: not watched.
+    pub watch: Vec<String>,
+    /// Globs (relative to `cwd`) excluded from `watch`, on top of `.git/`, `.gitignore` and
+    /// `.ignore`.
+    pub watch_ignore: Vec<String>,
+}
+
+/// One entry of `depends_on`: wait for `process` to meet `condition`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Dependency {
+    /// The process depended on (all of its instances).
+    pub process: String,
+    /// What it must have done.
+    pub condition: Condition,
+}
+
+/// What a dependency must have done before its dependent starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Condition {
+    /// Its process has been spawned.
+    Started,
+    /// Its `ready` check passed (a process with no check is ready once started).
+    Ready,
+    /// It exited with code 0 (a one-shot task such as migrations).
+    Completed,
+}
+
+impl Condition {
+    /// Every condition, in the order the documentation lists them.
+    pub const ALL: [Condition; 3] = [Self::Started, Self::Ready, Self::Completed];
+
+    /// The name as written in the manifest (`completed`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Started => "started",
+            Self::Ready => "ready",
+            Self::Completed => "completed",
+        }
+    }
+}
+
+/// A readiness check with its timings, fully resolved (`$PORT` and other variables expanded
+/// from the instance's own environment).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ReadyCheck {
+    /// What is checked.
+    pub kind: ReadyKind,
+    /// Wait before the first attempt.
+    pub initial_delay: Duration,
+    /// Between attempts.
+    pub interval: Duration,
+    /// One attempt at most this long (then it counts as failed).
+    pub attempt_timeout: Duration,
+    /// Not ready by then (counted from the spawn): the instance failed to start.
+    pub timeout: Duration,
+}
+
+/// The defaults of a `ready` table's timings.
+impl ReadyCheck {
+    /// `initial_delay` when the manifest sets none.
+    pub const DEFAULT_INITIAL_DELAY: Duration = Duration::ZERO;
+    /// `interval` when the manifest sets none.
+    pub const DEFAULT_INTERVAL: Duration = Duration::from_millis(250);
+    /// `attempt_timeout` when the manifest sets none.
+    pub const DEFAULT_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(1);
+    /// `timeout` when the manifest sets none.
+    pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
+}
+
+/// The one check of a `ready` table.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum ReadyKind {
+    /// A TCP connect to `host:port` succeeds.
+    Tcp {
+        /// Host name or address (default `127.0.0.1`).
+        host: String,
+        /// The port.
+        port: u16,
+    },
+    /// A GET of `http://host:port/path` answers 2xx or 3xx.
+    Http {
+        /// Host name or address.
+        host: String,
+        /// The port (default 80).
+        port: u16,
+        /// The path and query, starting with `/`.
+        path: String,
+    },
+    /// The command exits 0, run with the instance's environment and cwd.
+    Exec {
+        /// The command (shell string or argv), like a process command.
+        command: ProcessCommand,
+    },
+    /// A line of the instance's output (stdout or stderr) contains the text.
+    Log {
+        /// The text to look for.
+        text: String,
+    },
+}
+
+impl std::fmt::Display for ReadyKind {
+    /// `tcp 127.0.0.1:5432`, `http http://127.0.0.1:3000/up`, `exec pg_isready`, `log "Booted"`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Tcp { host, port } => write!(f, "tcp {host}:{port}"),
+            Self::Http { host, port, path } => write!(f, "http http://{host}:{port}{path}"),
+            Self::Exec { command } => match command {
+                ProcessCommand::Shell { command, .. } => write!(f, "exec {command}"),
+                ProcessCommand::Exec { program, args } => {
+                    write!(f, "exec {program}")?;
+                    args.iter().try_for_each(|arg| write!(f, " {arg}"))
+                }
+            },
+            Self::Log { text } => write!(f, "log {text:?}"),
+        }
+    }
 }
 
 impl InstanceSpec {
@@ -199,6 +329,12 @@ impl InstanceSpec {
             can_die,
             autostart,
             color,
+            depends_on,
+            ready,
+            // Watching is not how the process runs: editing `watch` takes effect without a
+            // restart.
+            watch: _,
+            watch_ignore: _,
         } = self;
         *process == other.process
             && *index == other.index
@@ -212,6 +348,8 @@ impl InstanceSpec {
             && *can_die == other.can_die
             && *autostart == other.autostart
             && *color == other.color
+            && *depends_on == other.depends_on
+            && *ready == other.ready
     }
 
     /// The `PORT` this instance gets, when it is a number.
@@ -221,7 +359,7 @@ impl InstanceSpec {
 }
 
 /// How to start a process.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum ProcessCommand {
     /// A command string run as `shell -c command`.
     Shell {

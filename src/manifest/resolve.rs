@@ -140,6 +140,7 @@ pub(crate) fn resolve(
         settings: Settings {
             root: cx.root.to_path_buf(),
             timestamps: raw.settings.timestamps,
+            watch_debounce: super::DEFAULT_WATCH_DEBOUNCE,
         },
         processes,
     })
@@ -249,6 +250,10 @@ fn resolve_process(
             can_die: process.can_die.unwrap_or(false),
             autostart: process.autostart.unwrap_or(true),
             color: process.color,
+            depends_on: Vec::new(),
+            ready: None,
+            watch: Vec::new(),
+            watch_ignore: Vec::new(),
         });
     }
     Ok(ProcessSpec {

@@ -74,6 +74,10 @@ command = "bundle exec sidekiq"
             can_die: true,
             autostart: false,
             color: Some(ProcessColor::BrightCyan),
+            depends_on: Vec::new(),
+            ready: None,
+            watch: Vec::new(),
+            watch_ignore: Vec::new(),
         }
     );
     let worker = &manifest.processes[1].instances[0];
@@ -122,6 +126,10 @@ fn defaults() {
             can_die: false,
             autostart: true,
             color: None,
+            depends_on: Vec::new(),
+            ready: None,
+            watch: Vec::new(),
+            watch_ignore: Vec::new(),
         }
     );
     // The default .env is looked for even when absent, so a watcher can see it appear.

@@ -31,6 +31,10 @@ fn spec(process: &str) -> InstanceSpec {
         can_die: false,
         autostart: true,
         color: None,
+        depends_on: Vec::new(),
+        ready: None,
+        watch: Vec::new(),
+        watch_ignore: Vec::new(),
     }
 }
 
@@ -50,6 +54,7 @@ fn manifest(specs: Vec<InstanceSpec>) -> Manifest {
         settings: Settings {
             root: PathBuf::from("/project"),
             timestamps: None,
+            watch_debounce: Duration::from_millis(100),
         },
         processes,
     }
