@@ -12,3 +12,6 @@ mod lines;
 
 #[path = "mux/pressure.rs"]
 mod pressure;
+
+#[path = "mux/sinks.rs"]
+mod sinks;

@@ -1,109 +1,51 @@
-//! Line assembly: the bytes of one stream in, complete lines out.
+//! Line splitting: where the lines of one stream begin and end inside its read buffer.
 //!
 //! Pure and synchronous so that every edge (lines split across reads, CRLF, a partial line at
-//! EOF, the 64 KiB bound) is tested without a runtime. Lines that lie entirely inside one read
-//! are handed out as slices of that read, so the common case copies nothing; only the tail of a
-//! read that ends mid-line is copied into a holding buffer, which never grows past
+//! EOF, the 64 KiB bound) is tested without a runtime. Lines are found as byte ranges of the
+//! buffer the pipe was read into, so the common case copies nothing; only the tail of a read
+//! that ends mid-line is copied, into the next buffer, and a held line never grows past
 //! [`MAX_LINE`] bytes whatever the child writes.
-
-use std::ops::ControlFlow;
 
 /// The longest line handed out; a longer line is split into parts of this size.
 ///
 /// Bounds the memory one stream can hold (a child printing a 1 MiB line without a newline costs
-/// 64 KiB, not 1 MiB) and the size of one output write.
+/// 64 KiB, not 1 MiB) and the size of one output line.
 pub const MAX_LINE: usize = 64 * 1024;
 
-/// Turns the chunks read from one stream into lines, holding at most one partial line.
+/// Finds the complete lines of `buf[line_start..]` and appends their ranges (without the `\n`)
+/// to `lines`; returns where the partial line that remains begins (`buf.len()` when none).
 ///
-/// A line handed out excludes its `\n`; every other byte (a `\r` before the `\n`, ANSI escapes,
-/// invalid UTF-8) is kept as the child wrote it.
-#[derive(Debug, Default)]
-pub struct LineAssembler {
-    /// The start of a line whose newline has not been read yet; at most [`MAX_LINE`] bytes.
-    pending: Vec<u8>,
-}
-
-impl LineAssembler {
-    /// An assembler holding nothing; the holding buffer is allocated on the first partial line.
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// Whether a partial line is held (the caller arms its quiet timer only then).
-    pub fn has_partial(&self) -> bool {
-        !self.pending.is_empty()
-    }
-
-    /// Feeds one chunk, calling `emit` once per complete line, in order.
-    ///
-    /// A line is complete at its `\n`, or when it reaches [`MAX_LINE`] bytes and the next byte
-    /// is not a newline (so a line of exactly [`MAX_LINE`] bytes followed by `\n` stays one line).
-    /// The pump uses [`feed_until`](Self::feed_until); this whole-chunk form is for the tests.
-    #[cfg(test)]
-    pub fn feed(&mut self, chunk: &[u8], mut emit: impl FnMut(&[u8])) {
-        self.feed_until(chunk, |line| {
-            emit(line);
-            ControlFlow::Continue(())
-        });
-    }
-
-    /// Feeds one chunk like `feed`, but stops after any line for which `emit` breaks, and returns
-    /// how many bytes of `chunk` it consumed; the caller feeds the rest later.
-    ///
-    /// This lets the pump hand a full batch to the writer (an `.await`) in the middle of a read,
-    /// which keeps batches bounded however many short lines one read holds.
-    pub fn feed_until(
-        &mut self,
-        chunk: &[u8],
-        mut emit: impl FnMut(&[u8]) -> ControlFlow<()>,
-    ) -> usize {
-        let mut rest = chunk;
-        while !rest.is_empty() {
-            let room = MAX_LINE - self.pending.len();
-            // Looking one byte past the room tells "exactly full, then newline" from "too long".
-            let window = &rest[..rest.len().min(room + 1)];
-            let (line_end, skip) = match window.iter().position(|&b| b == b'\n') {
-                Some(end) => (end, 1),
-                None if rest.len() > room => (room, 0),
-                None => {
-                    self.hold(rest);
-                    return chunk.len();
-                }
-            };
-            let flow = if self.pending.is_empty() {
-                emit(&rest[..line_end])
-            } else {
-                self.hold(&rest[..line_end]);
-                let flow = emit(&self.pending);
-                self.pending.clear();
-                flow
-            };
-            rest = &rest[line_end + skip..];
-            if flow.is_break() {
-                break;
-            }
+/// `scanned` says how far `buf` is already known to hold no newline after `line_start`, so each
+/// byte is searched once however many reads a long line takes. A line is complete at its `\n`,
+/// or when it reaches [`MAX_LINE`] bytes and the next byte is not a newline (so a line of
+/// exactly [`MAX_LINE`] bytes followed by `\n` stays one line). A `\r` before the `\n`, ANSI
+/// escapes and invalid UTF-8 are kept as the child wrote them.
+pub(crate) fn split_lines(
+    buf: &[u8],
+    mut line_start: usize,
+    scanned: usize,
+    lines: &mut Vec<(u32, u32)>,
+) -> usize {
+    use super::chunk::as_offset;
+    let mut push = |start: usize, end: usize| lines.push((as_offset(start), as_offset(end)));
+    let mut pos = scanned.max(line_start);
+    while let Some(found) = memchr::memchr(b'\n', &buf[pos..]) {
+        let newline = pos + found;
+        while newline - line_start > MAX_LINE {
+            push(line_start, line_start + MAX_LINE);
+            line_start += MAX_LINE;
         }
-        chunk.len() - rest.len()
+        push(line_start, newline);
+        line_start = newline + 1;
+        pos = line_start;
     }
-
-    /// Appends to the partial line, allocating the holding buffer on first use.
-    fn hold(&mut self, bytes: &[u8]) {
-        if self.pending.capacity() == 0 {
-            // Exactly the bound, once per stream: growing by doubling could overshoot it, and
-            // streams that never split a line (most of them) never pay for it.
-            self.pending.reserve_exact(MAX_LINE);
-        }
-        self.pending.extend_from_slice(bytes);
+    // No newline left: a held line longer than the bound is cut, keeping at most MAX_LINE
+    // bytes (exactly MAX_LINE waits: the next byte may be its newline).
+    while buf.len() - line_start > MAX_LINE {
+        push(line_start, line_start + MAX_LINE);
+        line_start += MAX_LINE;
     }
-
-    /// Hands out the held partial line, if any, as a line of its own (quiet time or EOF).
-    pub fn flush_partial(&mut self, mut emit: impl FnMut(&[u8])) {
-        if !self.pending.is_empty() {
-            emit(&self.pending);
-            self.pending.clear();
-        }
-    }
+    line_start
 }
 
 #[cfg(test)]
@@ -111,14 +53,25 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
+    /// Feeds `chunks` as successive reads the way the pump does (complete lines leave the
+    /// buffer, the partial stays), and at `eof` flushes the partial as a line.
     fn lines_of(chunks: &[&[u8]], eof: bool) -> Vec<Vec<u8>> {
-        let mut asm = LineAssembler::new();
         let mut out = Vec::new();
+        let mut buf: Vec<u8> = Vec::new();
+        let mut scanned = 0;
         for chunk in chunks {
-            asm.feed(chunk, |l| out.push(l.to_vec()));
+            buf.extend_from_slice(chunk);
+            let mut ranges = Vec::new();
+            let rest = split_lines(&buf, 0, scanned, &mut ranges);
+            for (start, end) in ranges {
+                out.push(buf[start as usize..end as usize].to_vec());
+            }
+            buf.drain(..rest);
+            scanned = buf.len();
+            assert!(buf.len() <= MAX_LINE, "held more than the bound");
         }
-        if eof {
-            asm.flush_partial(|l| out.push(l.to_vec()));
+        if eof && !buf.is_empty() {
+            out.push(buf);
         }
         out
     }
@@ -162,15 +115,14 @@ mod tests {
 
     #[test]
     fn partial_is_held_until_eof() {
-        let mut asm = LineAssembler::new();
-        let mut out: Vec<Vec<u8>> = Vec::new();
-        asm.feed(b"done\nprompt> ", |l| out.push(l.to_vec()));
-        assert_eq!(out, vec![b"done".to_vec()]);
-        assert!(asm.has_partial());
-        asm.flush_partial(|l| out.push(l.to_vec()));
-        assert_eq!(out, vec![b"done".to_vec(), b"prompt> ".to_vec()]);
-        assert!(!asm.has_partial());
-        asm.flush_partial(|_| panic!("nothing is held"));
+        assert_eq!(
+            lines_of(&[b"done\nprompt> "], false),
+            vec![b"done".to_vec()]
+        );
+        assert_eq!(
+            lines_of(&[b"done\nprompt> "], true),
+            vec![b"done".to_vec(), b"prompt> ".to_vec()]
+        );
     }
 
     #[test]
@@ -178,7 +130,6 @@ mod tests {
         let mut input = vec![b'x'; MAX_LINE];
         input.push(b'\n');
         assert_eq!(lines_of(&[&input], false), vec![vec![b'x'; MAX_LINE]]);
-        // The same across a chunk boundary right at the bound.
         assert_eq!(
             lines_of(&[&input[..MAX_LINE], b"\n"], false),
             vec![vec![b'x'; MAX_LINE]]
@@ -201,54 +152,11 @@ mod tests {
 
     #[test]
     fn megabyte_without_newline_stays_bounded() {
-        let mut asm = LineAssembler::new();
         let chunk = vec![b'y'; 4096];
-        let mut parts = 0;
-        for _ in 0..256 {
-            asm.feed(&chunk, |l| {
-                assert_eq!(l.len(), MAX_LINE);
-                parts += 1;
-            });
-            assert!(asm.pending.capacity() <= MAX_LINE, "holding buffer grew");
-        }
-        assert_eq!(parts, 15);
-        asm.flush_partial(|l| {
-            assert_eq!(l.len(), MAX_LINE);
-            parts += 1;
-        });
-        assert_eq!(parts, 16);
-    }
-
-    #[test]
-    fn feed_until_stops_after_a_break_and_resumes() {
-        let mut asm = LineAssembler::new();
-        let mut out: Vec<Vec<u8>> = Vec::new();
-        let chunk = b"a\nbb\nccc\ndd";
-        let used = asm.feed_until(chunk, |l| {
-            out.push(l.to_vec());
-            ControlFlow::Break(())
-        });
-        assert_eq!(used, 2);
-        let used2 = asm.feed_until(&chunk[used..], |l| {
-            out.push(l.to_vec());
-            if l == b"bb" {
-                ControlFlow::Continue(())
-            } else {
-                ControlFlow::Break(())
-            }
-        });
-        assert_eq!(used + used2, 9);
-        asm.feed(&chunk[used + used2..], |l| out.push(l.to_vec()));
-        asm.flush_partial(|l| out.push(l.to_vec()));
-        assert_eq!(
-            out,
-            vec![
-                b"a".to_vec(),
-                b"bb".to_vec(),
-                b"ccc".to_vec(),
-                b"dd".to_vec()
-            ]
-        );
+        let chunks: Vec<&[u8]> = (0..256).map(|_| chunk.as_slice()).collect();
+        let parts = lines_of(&chunks, true);
+        assert_eq!(parts.len(), 16);
+        assert!(parts.iter().all(|p| p.len() == MAX_LINE));
     }
 
     /// The reference: split the whole stream at newlines, then cut long lines at the bound.
@@ -274,7 +182,6 @@ mod tests {
             long in 0usize..3,
             cuts in proptest::collection::vec(0usize..1000, 0..12),
         ) {
-            // Sometimes splice in a run longer than the bound to exercise the split.
             let mut stream = stream;
             if long > 0 {
                 let at = stream.len() / 2;

@@ -1,175 +1,229 @@
-//! The pump: one task per child pipe, reading to EOF and sending prefixed lines in batches.
+//! The pump: one task per child pipe, reading to EOF and turning each read into a [`Chunk`]
+//! handed to every sink.
 //!
-//! A pump owns everything that is per stream (the partial line, the rendered prefix, the last
-//! timestamp, the batch being filled), so the hot path takes no lock and allocates nothing:
-//! lines are copied from the read buffer straight into a batch buffer that came back from the
-//! writer's pool. It awaits the bounded channel when the batch is full, which is where a slow
-//! terminal pushes back all the way to the child.
+//! A pump owns everything that is per stream (the read buffer, the held partial line, the line
+//! table), so the hot path takes no shared lock but the ring's and allocates nothing per line:
+//! a read's complete lines stay in the buffer they were read into, which becomes the chunk; only
+//! a partial line at the end is copied into the next buffer. The terminal send awaits the
+//! bounded channel, which is where a slow terminal pushes back all the way to the child.
 
-use std::ops::ControlFlow;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, SystemTime};
 
 use tokio::io::{AsyncRead, AsyncReadExt};
+use tokio::task::JoinHandle;
 
-use super::line::LineAssembler;
-use super::prefix::PrefixCache;
-use super::timestamp::StampCache;
-use super::writer::Message;
-use super::{BATCH_BYTES, Source};
+use super::chunk::{Chunk, as_offset};
+use super::line::split_lines;
+use super::pool::LARGE_BUFFER;
+use super::{MAX_LINE, Source};
 
 /// How long a partial line (no newline yet) waits for more bytes before it is written as a line.
 pub const QUIET_TIME: Duration = Duration::from_millis(100);
 
-/// The first read buffer: small, because most processes print little and a fleet of 100 idle
+/// The first read size: small, because most processes print little and a fleet of 100 idle
 /// processes has 200 pumps.
 const MIN_READ: usize = 4 * 1024;
 
-/// The largest read buffer: a whole Linux pipe buffer, reached by doubling while reads fill it.
-const MAX_READ: usize = 64 * 1024;
+/// The largest read: a whole Linux pipe buffer, reached by doubling while reads fill it.
+pub(crate) const MAX_READ: usize = 64 * 1024;
 
-/// Reads `reader` to EOF and writes each of its lines through the mux with `source`'s prefix.
+/// What a pump's owner can see of its progress: whether it is waiting on its pipe with nothing
+/// held, and how many reads it made.
+#[derive(Debug, Default)]
+struct Progress {
+    reads: AtomicU64,
+    idle: AtomicBool,
+}
+
+/// A running pump.
+#[derive(Debug)]
+pub struct PumpHandle {
+    task: JoinHandle<()>,
+    progress: Arc<Progress>,
+}
+
+impl PumpHandle {
+    /// Resolves once the pump reached EOF and handed its last lines to the sinks, or once it has
+    /// been waiting on its pipe with nothing to hand on for `quiet` (something that outlived the
+    /// process still holds the pipe open: waiting longer would only delay the caller).
+    ///
+    /// A pump that is busy (reading, or waiting for a slow terminal) is waited for however long
+    /// it takes, which is what puts a process's exit line after its last line.
+    pub async fn drained(self, quiet: Duration) {
+        let PumpHandle { mut task, progress } = self;
+        let mut seen = progress.reads.load(Ordering::Acquire);
+        loop {
+            tokio::select! {
+                _ = &mut task => return,
+                () = tokio::time::sleep(quiet) => {
+                    let reads = progress.reads.load(Ordering::Acquire);
+                    if reads == seen && progress.idle.load(Ordering::Acquire) {
+                        return;
+                    }
+                    seen = reads;
+                }
+            }
+        }
+    }
+}
+
+/// Starts a pump task for `reader` (needs a tokio runtime with the time driver).
+pub fn spawn_pump<R>(reader: R, source: Source) -> PumpHandle
+where
+    R: AsyncRead + Unpin + Send + 'static,
+{
+    let progress = Arc::new(Progress::default());
+    let task = tokio::spawn(run(reader, source, Arc::clone(&progress)));
+    PumpHandle { task, progress }
+}
+
+/// Reads `reader` to EOF and hands each of its lines to the mux's sinks as `source`'s.
 ///
 /// Never fails: a read error ends the stream like EOF (after a system line saying so). After the
-/// output was closed it keeps reading and discards, so the child never blocks on a full pipe
-/// while the coordinator shuts it down. Needs a tokio runtime with the time driver (for the
-/// quiet timer, armed only while a partial line is held).
-pub async fn pump<R: AsyncRead + Unpin>(mut reader: R, source: Source) {
-    let mut buf = vec![0; MIN_READ];
-    let mut lines = LineAssembler::new();
-    let mut outbox = Outbox::new(source);
+/// output was closed it keeps reading (the ring and followers still get the lines), so the
+/// child never blocks on a full pipe while the coordinator shuts it down. Needs a tokio runtime
+/// with the time driver (for the quiet timer, armed only while a partial line is held).
+pub async fn pump<R: AsyncRead + Unpin>(reader: R, source: Source) {
+    run(reader, source, Arc::default()).await;
+}
+
+async fn run<R: AsyncRead + Unpin>(mut reader: R, source: Source, progress: Arc<Progress>) {
+    let mut stream = Lines::new(source);
     loop {
-        let read = if lines.has_partial() {
-            match tokio::time::timeout(QUIET_TIME, reader.read(&mut buf)).await {
+        stream.make_room();
+        let read = if stream.has_partial() {
+            match tokio::time::timeout(QUIET_TIME, reader.read_buf(&mut stream.buf)).await {
                 Ok(read) => read,
                 Err(_quiet) => {
-                    outbox.begin();
-                    lines.flush_partial(|line| {
-                        let _ = outbox.push(line);
-                    });
-                    outbox.send().await;
+                    stream.finish_partial();
+                    stream.hand_on().await;
                     continue;
                 }
             }
         } else {
-            reader.read(&mut buf).await
+            progress.idle.store(true, Ordering::Release);
+            let read = reader.read_buf(&mut stream.buf).await;
+            progress.idle.store(false, Ordering::Release);
+            read
         };
-        let n = match read {
+        progress.reads.fetch_add(1, Ordering::Release);
+        match read {
             Ok(0) => break,
-            Ok(n) => n,
+            Ok(n) => {
+                stream.after_read(n);
+                stream.hand_on().await;
+            }
             Err(error) => {
-                let name = outbox.source.name().to_owned();
-                outbox
+                let name = stream.source.name().to_owned();
+                stream
                     .source
                     .mux
                     .system(&format!("reading the output of {name} failed: {error}"));
                 break;
             }
-        };
-        if outbox.source.mux.is_closed() {
-            // Drain and discard: the child must not block on a full pipe during shutdown.
-            continue;
-        }
-        outbox.begin();
-        let mut rest = &buf[..n];
-        while !rest.is_empty() {
-            rest = &rest[lines.feed_until(rest, |line| outbox.push(line))..];
-            if outbox.is_full() {
-                outbox.send().await;
-            }
-        }
-        outbox.send().await;
-        if n == buf.len() && buf.len() < MAX_READ {
-            // The pipe had more than we could take: read more per call from now on.
-            buf.resize(buf.len() * 2, 0);
         }
     }
-    outbox.begin();
-    lines.flush_partial(|line| {
-        let _ = outbox.push(line);
-    });
-    outbox.send().await;
+    stream.finish_partial();
+    stream.hand_on().await;
 }
 
-/// The batch a pump is filling, and what it needs to prefix lines.
-struct Outbox {
-    /// The stream's name and style, and the mux to send to.
+/// The read buffer of one stream and the lines found in it.
+struct Lines {
     source: Source,
-    /// The prefix rendered at the width of the last `begin`.
-    prefix: PrefixCache,
-    /// The stamp cache, used only with timestamps.
-    stamps: StampCache,
-    /// The stamp of the current read, copied out of `stamps` by `begin`.
-    stamp: [u8; super::timestamp::STAMP_LEN],
-    /// The common width read by the last `begin`.
-    width: usize,
-    /// Lines waiting to be sent; capacity 0 until the first line (an idle pump holds none).
-    batch: Vec<u8>,
+    /// Holds at most one partial line at the start of a read, then what was read.
+    buf: Vec<u8>,
+    /// Ranges of the complete lines found in `buf`.
+    lines: Vec<(u32, u32)>,
+    /// Where the partial line begins after the last split.
+    partial: usize,
+    /// How much of `buf` has been searched for newlines.
+    scanned: usize,
+    /// How much the next read asks for; doubles while reads fill it.
+    read_size: usize,
 }
 
-impl Outbox {
+impl Lines {
     fn new(source: Source) -> Self {
-        let prefix = PrefixCache::new(source.name.clone(), source.style);
         Self {
             source,
-            prefix,
-            stamps: StampCache::new(),
-            stamp: [b' '; super::timestamp::STAMP_LEN],
-            width: 0,
-            batch: Vec::new(),
+            buf: Vec::new(),
+            lines: Vec::new(),
+            partial: 0,
+            scanned: 0,
+            read_size: MIN_READ,
         }
     }
 
-    /// Reads what may change between reads: the common width and the time.
-    fn begin(&mut self) {
-        let options = self.source.mux.options();
-        if options.raw {
+    fn has_partial(&self) -> bool {
+        self.partial < self.buf.len()
+    }
+
+    /// Makes sure the next read has `read_size` bytes of room.
+    fn make_room(&mut self) {
+        if self.buf.capacity() - self.buf.len() >= self.read_size {
             return;
         }
-        self.width = self.source.mux.width();
-        if options.timestamps {
-            self.stamp = *self.stamps.stamp(SystemTime::now());
-        }
-    }
-
-    /// Appends one output line; breaks when the batch is full and must be sent first.
-    fn push(&mut self, line: &[u8]) -> ControlFlow<()> {
-        if self.batch.capacity() == 0 {
-            self.batch = self.source.mux.shared.take_buffer();
-        }
-        let options = self.source.mux.options();
-        if !options.raw {
-            if options.timestamps {
-                self.batch.extend_from_slice(&self.stamp);
-            }
-            self.batch
-                .extend_from_slice(self.prefix.at_width(self.width));
-        }
-        self.batch.extend_from_slice(line);
-        self.batch.push(b'\n');
-        if self.is_full() {
-            ControlFlow::Break(())
+        if self.read_size >= MAX_READ && self.buf.capacity() < LARGE_BUFFER {
+            // The flood regime: pooled buffers, each big enough for a read and a held line.
+            let (mut large, lines) = self.source.mux.shared.pool.take_large();
+            large.extend_from_slice(&self.buf);
+            self.buf = large;
+            self.lines = lines;
         } else {
-            ControlFlow::Continue(())
+            self.buf.reserve(self.read_size);
         }
     }
 
-    fn is_full(&self) -> bool {
-        self.batch.len() >= BATCH_BYTES
+    fn after_read(&mut self, n: usize) {
+        self.partial = split_lines(&self.buf, self.partial, self.scanned, &mut self.lines);
+        self.scanned = self.buf.len();
+        if n >= self.read_size && self.read_size < MAX_READ {
+            // The pipe had more than we could take: read more per call from now on.
+            self.read_size *= 2;
+        }
     }
 
-    /// Hands the batch to the writer, waiting while the channel is full (the back-pressure).
-    async fn send(&mut self) {
-        if self.batch.is_empty() {
+    /// Makes the held partial line a line of its own (quiet time or EOF).
+    fn finish_partial(&mut self) {
+        if self.has_partial() {
+            let end = self.buf.len().min(self.partial + MAX_LINE);
+            self.lines.push((as_offset(self.partial), as_offset(end)));
+            self.partial = end;
+            self.scanned = end;
+        }
+    }
+
+    /// Hands the complete lines found so far to every sink, keeping the partial line for the
+    /// next read.
+    async fn hand_on(&mut self) {
+        if self.lines.is_empty() {
             return;
         }
         let mux = &self.source.mux;
-        if mux.is_closed() {
-            self.batch.clear();
-            return;
-        }
-        let batch = std::mem::take(&mut self.batch);
-        // An error means the writer thread is gone, which only happens when it panicked; the
-        // lines cannot go anywhere then, and the pump goes on draining.
-        let _ = mux.tx.send(Message::Batch(batch)).await;
+        let (mut next, next_lines) = if self.read_size >= MAX_READ {
+            mux.shared.pool.take_large()
+        } else {
+            (
+                Vec::with_capacity(self.read_size + (self.buf.len() - self.partial)),
+                Vec::new(),
+            )
+        };
+        next.extend_from_slice(&self.buf[self.partial..]);
+        let chunk = Arc::new(Chunk {
+            label: Arc::clone(&self.source.shared.label),
+            stream: self.source.stream,
+            at: SystemTime::now(),
+            bytes: std::mem::replace(&mut self.buf, next),
+            lines: std::mem::replace(&mut self.lines, next_lines),
+            pool: Some(Arc::clone(&mux.shared.pool)),
+        });
+        self.scanned = self.buf.len();
+        self.partial = 0;
+        self.source.shared.taps.offer(&chunk);
+        mux.shared.followers.offer(&chunk);
+        self.source.shared.lock_ring().push(&chunk);
+        mux.send_chunk(chunk).await;
     }
 }
