@@ -14,6 +14,8 @@
 //! - [`mux`]: child output lines into one terminal stream, prefixed and coloured.
 //! - [`coordinator`]: owns one job per process instance and turns child exits, signals and
 //!   manifest changes into job controls.
+//! - [`probe`]: the readiness checks (tcp, http, exec), one attempt or a loop until ready;
+//!   used by the coordinator, by `procmux probe` and by the systemd export.
 //! - [`cli`]: the command line; the only module that parses arguments, prints errors and picks
 //!   exit codes.
 //!
@@ -27,4 +29,5 @@ pub mod cli;
 pub mod coordinator;
 pub mod manifest;
 pub mod mux;
+pub mod probe;
 pub mod supervisor;
