@@ -84,7 +84,7 @@ pub fn run(args: &RunArgs) -> ExitCode {
         manifest,
         warnings,
         sources,
-        ..
+        notices,
     } = match manifest::load(&options) {
         Ok(loaded) => loaded,
         Err(error) => {
@@ -98,8 +98,9 @@ pub fn run(args: &RunArgs) -> ExitCode {
         return ExitCode::from(2);
     }
 
+    let terminal = std::io::stdout().is_terminal();
     let mux_options = MuxOptions {
-        color: mux::resolve_from_env(args.color.into(), std::io::stdout().is_terminal()),
+        color: mux::resolve_from_env(args.color.into(), terminal),
         timestamps: args.timestamps(&manifest),
         raw: args.raw,
     };
@@ -130,7 +131,18 @@ pub fn run(args: &RunArgs) -> ExitCode {
                 }
             }
         };
-        coordinator::run(manifest, &args.names, mux, updates).await
+        coordinator::run(coordinator::RunInputs {
+            manifest,
+            selection: args.names.clone(),
+            mux,
+            updates,
+            terminal,
+            notices: notices
+                .into_iter()
+                .map(coordinator::Message::Note)
+                .collect(),
+        })
+        .await
     });
     match result {
         Ok(code) => ExitCode::from(u8::try_from(code).unwrap_or(1)),

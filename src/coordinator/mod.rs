@@ -1,41 +1,49 @@
 //! The coordinator: one supervised job per process instance, driven by one event loop.
 //!
-//! Every source of change becomes an [`Event`]: job hooks (spawned, exited, failed to
-//! spawn), restart timers, stop signals to procmux, its output being closed, and reloaded
-//! manifests. The pure [`Fleet`] turns each event into [`Action`]s (start, stop, kill, print,
-//! exit), which the runner carries out on the jobs. See [`Fleet`] for the rules: start order,
-//! restart policy and backoff, foreman's "one ends, all stop", `can_die`, the second Ctrl-C,
-//! exit codes and reload.
+//! Every source of change sends an [`Event`] into one channel: job hooks (spawned, leftovers,
+//! exited, failed to spawn, a job task that died), keyed timers, readiness checks, signals to
+//! procmux, its output being closed, reloaded manifests, changed files and control requests.
+//! The pure [`Fleet`] turns each event into [`Action`]s (start, stop, kill, check, say,
+//! reply, exit), which the runner carries out on the jobs. See [`Fleet`] for the rules.
 //!
 //! # Layout
 //!
-//! - `event.rs`: [`Event`], [`Action`], [`InstanceKey`].
-//! - `fleet/`: the per-instance state machine and every decision ([`Fleet::handle`]);
-//!   `fleet/reload.rs` applies a reload, `fleet/shutdown.rs` stops everything.
-//! - `restart.rs`: the restart policy and its backoff.
-//! - `diff.rs`: `diff(old, new)`, what a reload changes.
-//! - `messages.rs`: the text of `system` lines.
-//! - `plain.rs`: which commands can run without a shell.
-//! - `launch.rs`: jobs, their hooks, and output wiring into the multiplexer.
-//! - `signals.rs`: SIGINT, SIGTERM, SIGHUP and SIGQUIT as one stream.
+//! - `event.rs`: [`Event`], [`Action`], [`InstanceKey`], timer keys and control verbs.
+//! - `fleet/`: every decision ([`Fleet::handle`]), one file per concern (start and
+//!   dependencies, endings, shutdown, reload, control requests, watched changes, status).
+//! - `restart.rs`: the restart policy and its backoff; `diff.rs`: what a reload changes.
+//! - `messages.rs`: the typed `system` lines and their wording.
+//! - `plain.rs`: which commands can run without a shell; `preflight.rs`: start problems in
+//!   the shell's words.
+//! - `jobs.rs`: jobs, their hooks, and output wiring into the multiplexer.
+//! - `timers.rs`, `checks.rs`, `signals.rs`: the timers, readiness checks and signals the
+//!   loop waits on.
 //! - `reload.rs`: watching the manifest and env files, debounced, loading them again.
-//! - `runner.rs`: the `select!` loop, [`run`].
+//! - `runner.rs`: the loop, [`run`].
 
+mod checks;
 mod diff;
 mod event;
 mod fleet;
-mod launch;
+mod jobs;
 mod messages;
 mod plain;
+pub mod preflight;
 mod reload;
 mod restart;
 mod runner;
 mod signals;
+mod timers;
 
 pub use diff::{ReloadPlan, diff};
-pub use event::{Action, Event, InstanceKey};
-pub use fleet::{CLOSED_OUTPUT_EXIT_CODE, Fleet, exit_code};
-pub use launch::command_for;
+pub use event::{
+    Action, ControlOutcome, ControlVerb, Event, InstanceKey, Reloaded, TimerKey, TimerPurpose,
+};
+pub use fleet::{
+    CLOSED_OUTPUT_EXIT_CODE, FAILED_EXIT_CODE, Fleet, InstanceState, InstanceStatus, exit_code,
+};
+pub use jobs::command_for;
+pub use messages::Message;
 pub use reload::watch;
 pub use restart::{RestartDecision, RestartTracker, backoff_delay};
-pub use runner::{ManifestUpdates, run};
+pub use runner::{ManifestUpdates, RunInputs, run};

@@ -66,7 +66,10 @@ pub fn watch(options: LoadOptions, sources: Vec<PathBuf>) -> notify::Result<Mani
                 Ok(loaded) => {
                     // A reload may name env files the first load did not.
                     watch_more(&mut watcher, &watched, &loaded.sources);
-                    Ok(loaded.manifest)
+                    Ok(super::event::Reloaded {
+                        manifest: loaded.manifest,
+                        warnings: loaded.warnings.iter().map(ToString::to_string).collect(),
+                    })
                 }
                 Err(error) => Err(error.render()),
             };

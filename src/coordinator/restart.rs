@@ -42,6 +42,13 @@ pub enum RestartDecision {
     },
 }
 
+impl RestartDecision {
+    /// Whether this is [`RestartDecision::Restart`].
+    pub fn is_restart(&self) -> bool {
+        matches!(self, Self::Restart { .. })
+    }
+}
+
 /// The restart streak of one process instance.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct RestartTracker {

@@ -1,5 +1,6 @@
-//! The event loop: one `select!` over job events, stop signals, closed output and manifest
-//! changes, handing each to [`Fleet::handle`] and carrying out the actions it returns.
+//! The event loop: one channel that every producer sends into (job hooks, timers, readiness
+//! checks, signals, the output writer, the manifest watcher), each event handed to
+//! [`Fleet::handle`] and the actions it returns carried out.
 
 use std::collections::VecDeque;
 use std::io;
@@ -10,65 +11,190 @@ use tokio::sync::mpsc;
 use crate::manifest::Manifest;
 use crate::mux::Mux;
 
-use super::event::{Action, Event};
+use super::checks::Checks;
+use super::event::{Action, Event, Reloaded};
 use super::fleet::Fleet;
-use super::launch::Jobs;
-use super::signals::StopSignals;
+use super::jobs::Jobs;
+use super::messages::Message;
+use super::signals::{Incoming, Signals};
+use super::timers::Timers;
 
-/// Where reloaded manifests come from: each item is a freshly loaded manifest, or the
-/// rendered error of a failed load.
-pub type ManifestUpdates = mpsc::UnboundedReceiver<Result<Manifest, String>>;
+/// Where reloaded manifests come from: each item is a freshly loaded manifest (with the
+/// warnings of its load), or the rendered error of a failed load.
+pub type ManifestUpdates = mpsc::UnboundedReceiver<Result<Reloaded, String>>;
 
-/// Runs the selected processes of `manifest` until they have all ended or procmux was told
-/// to stop, and returns procmux's exit code.
-///
-/// `selection` names the processes to run (empty: every autostart process); `updates`, when
-/// given, delivers reloaded manifests. Stop signals are handled from the moment this starts.
-pub async fn run(
-    manifest: Manifest,
-    selection: &[String],
-    mux: Mux,
-    updates: Option<ManifestUpdates>,
-) -> io::Result<i32> {
-    let mut signals = StopSignals::install()?;
-    let (events_tx, mut events) = mpsc::unbounded_channel();
-    let mut jobs = Jobs::new(mux.clone(), events_tx);
-    let mut fleet = Fleet::new(manifest, selection);
-    let mut updates = updates;
-    let mut output_open = true;
+/// What [`run`] needs.
+pub struct RunInputs {
+    /// The manifest to run.
+    pub manifest: Manifest,
+    /// The processes named on the command line (empty: every autostart process).
+    pub selection: Vec<String>,
+    /// Where output goes.
+    pub mux: Mux,
+    /// Reloaded manifests, when watching.
+    pub updates: Option<ManifestUpdates>,
+    /// Whether procmux's output is a terminal (Ctrl-C's `^C` then gets a line of its own).
+    pub terminal: bool,
+    /// Lines to print first (which manifest was picked, skipped processes...).
+    pub notices: Vec<Message>,
+}
+
+/// What reaches the loop.
+enum Inbound {
+    /// For the fleet.
+    Event(Event),
+    /// A signal the runner handles itself (Ctrl-Z, `fg`) or hands to the fleet.
+    Signal(Incoming),
+}
+
+/// Runs the selected processes of the manifest until they have all ended or procmux was told
+/// to stop, and returns procmux's exit code. Signals are handled from the moment this starts.
+pub async fn run(inputs: RunInputs) -> io::Result<i32> {
+    let RunInputs {
+        manifest,
+        selection,
+        mux,
+        updates,
+        terminal,
+        notices,
+    } = inputs;
+    let mut signals = Signals::install()?;
+    let (events_tx, mut events) = mpsc::unbounded_channel::<Event>();
+    let (inbound_tx, mut inbound) = mpsc::unbounded_channel::<Inbound>();
+
+    // Every producer sends into one channel; the fleet's own events and the signal task are
+    // forwarded into it.
+    {
+        let inbound_tx = inbound_tx.clone();
+        tokio::spawn(async move {
+            while let Some(event) = events.recv().await {
+                if inbound_tx.send(Inbound::Event(event)).is_err() {
+                    return;
+                }
+            }
+        });
+    }
+    {
+        let inbound_tx = inbound_tx.clone();
+        tokio::spawn(async move {
+            loop {
+                let signal = signals.recv().await;
+                if inbound_tx.send(Inbound::Signal(signal)).is_err() {
+                    return;
+                }
+            }
+        });
+    }
+    {
+        let events_tx = events_tx.clone();
+        let closed = mux.closed();
+        tokio::spawn(async move {
+            closed.await;
+            let _ = events_tx.send(Event::OutputClosed);
+        });
+    }
+    if let Some(mut updates) = updates {
+        let events_tx = events_tx.clone();
+        tokio::spawn(async move {
+            while let Some(update) = updates.recv().await {
+                if events_tx
+                    .send(Event::ManifestChanged(Box::new(update)))
+                    .is_err()
+                {
+                    return;
+                }
+            }
+        });
+    }
+
+    let root = manifest.settings.root.clone();
+    let mut jobs = Jobs::new(mux.clone(), events_tx.clone(), root);
+    let mut timers = Timers::new(events_tx.clone());
+    let mut checks = Checks::new(events_tx.clone());
+    let mut fleet = Fleet::new(manifest, &selection);
+    // Every name before the first line, so the `|` column never moves.
+    for name in fleet.display_names() {
+        mux.reserve_width(name);
+    }
+    for notice in &notices {
+        jobs.say(notice);
+    }
 
     let mut pending: VecDeque<Action> = fleet.start().into();
     loop {
         while let Some(action) = pending.pop_front() {
-            if let Action::Exit(code) = action {
-                jobs.finish().await;
-                return Ok(code);
-            }
-            jobs.execute(action).await;
-        }
-        let event = tokio::select! {
-            Some(event) = events.recv() => event,
-            signal = signals.recv() => Event::Signal(signal),
-            () = mux.closed(), if output_open => {
-                output_open = false;
-                Event::OutputClosed
-            }
-            update = recv_update(&mut updates) => match update {
-                Some(update) => Event::ManifestChanged(Box::new(update)),
-                None => {
-                    updates = None;
-                    continue;
+            match action {
+                Action::Exit(code) => {
+                    drop(timers);
+                    checks.cancel_all();
+                    jobs.finish().await;
+                    return Ok(code);
                 }
-            },
+                Action::Start { spec, generation } => jobs.start(*spec, generation).await,
+                Action::StartTimer { timer, delay } => timers.start(timer, delay),
+                Action::CancelTimer(timer) => timers.cancel(&timer),
+                Action::CheckReady {
+                    spec,
+                    generation,
+                    check,
+                } => {
+                    let source = jobs
+                        .existing_source(&super::event::InstanceKey::of(&spec))
+                        .cloned();
+                    checks.start(*spec, generation, *check, source);
+                }
+                Action::Stop { key, signal, grace } => {
+                    checks.cancel(&key);
+                    jobs.stop(&key, signal, grace);
+                }
+                Action::Kill { key } => {
+                    checks.cancel(&key);
+                    jobs.kill(&key);
+                }
+                Action::Forget { key } => {
+                    checks.cancel(&key);
+                    jobs.forget(&key);
+                }
+                Action::Say(message) => jobs.say(&message),
+                Action::Reply { .. } => {}
+            }
+        }
+        let Some(next) = inbound.recv().await else {
+            // Every sender is held by this function: the channel cannot close while it runs.
+            return Ok(1);
         };
+        let event = match next {
+            Inbound::Event(event) => event,
+            Inbound::Signal(Incoming::Stop(signal)) => {
+                if terminal && signal == crate::supervisor::Signal::Interrupt {
+                    mux.break_line();
+                }
+                Event::Signal(signal)
+            }
+            Inbound::Signal(Incoming::Suspend) => {
+                suspend(&jobs, &mux);
+                continue;
+            }
+            Inbound::Signal(Incoming::Resume) => {
+                jobs.signal_all(nix::sys::signal::Signal::SIGCONT);
+                continue;
+            }
+        };
+        if let Event::Timer(timer) = &event {
+            timers.fired(timer);
+        }
+        if let Event::Exited { key, .. } = &event {
+            checks.cancel(key);
+        }
         pending.extend(fleet.handle(event, Instant::now()));
     }
 }
 
-/// The next manifest update, or never when there is no watcher.
-async fn recv_update(updates: &mut Option<ManifestUpdates>) -> Option<Result<Manifest, String>> {
-    match updates {
-        Some(updates) => updates.recv().await,
-        None => std::future::pending().await,
-    }
+/// Ctrl-Z: stops every child's process group, then procmux itself; `fg` continues procmux,
+/// whose SIGCONT handler then continues the children.
+fn suspend(jobs: &Jobs, mux: &Mux) {
+    let _ = mux;
+    jobs.signal_all(nix::sys::signal::Signal::SIGTSTP);
+    // SIGSTOP, not SIGTSTP: procmux handles SIGTSTP, and the shell must see it stopped.
+    let _ = nix::sys::signal::raise(nix::sys::signal::Signal::SIGSTOP);
 }

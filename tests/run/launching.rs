@@ -34,9 +34,25 @@ fn each_instance_gets_its_cwd_port_and_ps() {
 }
 
 #[test]
-fn stdin_is_dev_null() {
-    let procmux = Procmux::procfile("reader: read line || echo got-eof; sleep 1000\n");
-    procmux.wait_for("EOF on stdin", |l| l == "reader | got-eof");
+fn stdin_is_an_open_pipe_that_never_ends() {
+    // `esbuild --watch` and `tailwindcss --watch` exit at stdin EOF: a child that reads its
+    // stdin must block, not see EOF.
+    let procmux = Procmux::procfile(
+        "reader: python3 -c 'import select,sys; r=select.select([sys.stdin],[],[],0.3)[0]; \
+         print(\"eof\" if r else \"open\", flush=True)'; cat; echo cat-ended\n",
+    );
+    procmux.wait_for("the verdict", |l| l == "reader | open");
+    let cat = procmux.wait_for_processes("cat", 1)[0];
+    let stdin = std::fs::read_link(format!("/proc/{cat}/fd/0")).unwrap();
+    assert!(
+        stdin.to_string_lossy().starts_with("pipe:"),
+        "stdin is {stdin:?}"
+    );
+    assert!(
+        !procmux.lines().iter().any(|l| l.contains("cat-ended")),
+        "cat saw EOF: {:#?}",
+        procmux.lines()
+    );
     stop(procmux);
 }
 

@@ -1,104 +1,99 @@
-//! [`Fleet`]: the state of every process instance and the decisions about them.
+//! [`Fleet`]: the state of every process instance and every decision about them.
 //!
 //! Pure: [`Fleet::handle`] takes an [`Event`] and the current time and returns the
-//! [`Action`]s to carry out; it never spawns, signals or sleeps. The rules it applies:
+//! [`Action`]s to carry out; it never spawns, signals or sleeps. Each instance records what
+//! happened to it (its [`Status`](instance::Status) and the facts its dependents look at)
+//! beside what the user asked for (wanted, stopped by request), so that rules such as "one
+//! ends, all stop" apply only to what ended by itself. The rules, file by file:
 //!
-//! - Start order is manifest order; only autostart instances of the selected processes start.
-//! - An instance that ends on its own is restarted if its policy covers the ending (with the
-//!   backoff of [`restart`](super::restart)). Otherwise, if it may die (`can_die`), the rest
-//!   carry on; if not, everything stops (foreman's rule) and procmux exits with its code.
-//! - A signal to procmux stops everything gracefully (exit code 128 + N); a second SIGINT or
-//!   SIGTERM kills every group at once. A closed output stops everything too (exit 141, the
-//!   code of a process killed by SIGPIPE, as `yes | head` gives).
-//! - When nothing runs any more, procmux exits: with the code of the ending that caused the
-//!   shutdown, else with the code of the first instance that failed, else 0.
-//! - A reload applies [`diff`] between the running manifest and the new one; a reload that
-//!   arrives while the previous one is still stopping instances waits for it, and only the
-//!   newest waiting manifest is applied (it contains every earlier edit).
+//! - `start.rs`: which instances run (the selection, `autostart`, and transitively what they
+//!   depend on, even `autostart = false`), and when: each starts as soon as every dependency
+//!   meets its condition (`started`: spawned; `ready`: its check passed, or it has none and
+//!   runs; `completed`: exited with code 0), in manifest order; one whose dependency ended
+//!   before meeting its condition never starts, with a line saying why.
+//! - `ending.rs`: spawns, readiness, endings. An instance that ends on its own is restarted
+//!   if its policy covers the ending (with the backoff of [`restart`](super::restart));
+//!   otherwise a watched one waits for the next change, a `completed` dependency that exited
+//!   0 is done, one that may die (`can_die`) lets the rest carry on, and any other stops
+//!   everything (foreman's rule). A readiness check that times out stops the instance, which
+//!   then counts as failed with code 1.
+//! - `shutdown.rs`: a stop signal, a closed output or `procmux stop` stop everything, in
+//!   reverse dependency order (an instance gets its stop signal once everything that depends
+//!   on it has stopped; independent ones stop in parallel, each with its own grace); a second
+//!   stop signal of any kind kills everything at once.
+//! - `reload.rs`: a reload applies [`diff`](super::diff) between the running manifest and the
+//!   new one, and starts new or replaced instances only once every instance it stops has
+//!   ended (so a renamed process finds its port free); a reload that arrives while one is
+//!   still stopping waits, and only the newest waiting manifest is applied.
+//! - `control.rs`: `restart`, `stop` and `status` from another terminal; a stop by request is
+//!   not an ending that stops the stack, and a restart by request does not count against
+//!   `max_restarts`.
+//! - `watch.rs`: a change to a watched file restarts the process gracefully, is not a
+//!   failure (it renews the restart budget), and pauses a process restarted by changes more
+//!   than 10 times in 10 s until the next change after a quiet second.
 //!
-//! `reload.rs` holds the reload transitions, `shutdown.rs` the shutdown ones, `tests.rs`
-//! the table of decisions.
+//! procmux exits once nothing runs, waits or will restart any more, and no instance stopped
+//! by request or waiting for changes could be started again: with the code of the ending that
+//! stopped the stack when it is not 0, else with the code of the first instance that ended
+//! for good with a failure (`can_die` ones included), else 0.
+//!
+//! Decisions where the design is silent: a dependency that restarts later does not restart
+//! its dependents, and those already started keep running; one still waiting for it to be
+//! ready waits for its new run's check. An instance stopped by request keeps dependents that
+//! wait for it waiting (it may be restarted); only an ending by itself blocks them.
 
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
 use crate::manifest::{InstanceSpec, Manifest};
-use crate::supervisor::{ProcessEnd, Signal};
+use crate::supervisor::ProcessEnd;
 
 use super::event::{Action, Event, InstanceKey};
-use super::messages;
-use super::restart::{RestartDecision, RestartTracker};
+use super::messages::Message;
 
+mod control;
+mod ending;
+mod instance;
 mod reload;
 mod shutdown;
+mod start;
+mod status;
+mod watch;
+
+#[cfg(test)]
+mod tests;
+
+use instance::{Instance, Status};
+pub use status::{InstanceState, InstanceStatus};
 
 /// The exit code procmux gives when its output was closed: that of a SIGPIPE death.
 pub const CLOSED_OUTPUT_EXIT_CODE: i32 = 128 + 13;
 /// The exit code of a process that could not be spawned, as a shell gives for "not found".
 pub const SPAWN_FAILURE_EXIT_CODE: i64 = 127;
+/// The exit code of an instance whose readiness check timed out, or whose job task died.
+pub const FAILED_EXIT_CODE: i64 = 1;
 
 /// Every instance procmux knows of, and whether it is shutting down.
 #[derive(Debug)]
 pub struct Fleet {
-    /// In start order. Instances that a reload removes leave the list once stopped.
+    /// In manifest order. Instances that a reload removes leave the list once stopped.
     instances: Vec<Instance>,
     /// The manifest the instances follow (the last one applied).
     manifest: Manifest,
-    /// The processes named on the command line; `None` means all autostart processes.
+    /// Counts applied manifests, so the runner can tell when to re-read [`Fleet::manifest`].
+    manifest_version: u64,
+    /// The processes named on the command line; `None` means every autostart process.
     selection: Option<BTreeSet<String>>,
     phase: Phase,
-    /// The exit code of the first instance that failed and was allowed to (`can_die`).
+    /// The exit code of the first instance that ended for good with a failure.
     first_failure: Option<i32>,
     /// A valid manifest that arrived while a reload was still stopping instances.
     pending_reload: Option<Manifest>,
     next_generation: u64,
+    /// Control requests answered once their instances reach the state asked for.
+    pending_replies: Vec<control::PendingReply>,
     /// Set once [`Action::Exit`] was returned, so it is returned only once.
     exited: bool,
-}
-
-#[derive(Debug)]
-struct Instance {
-    key: InstanceKey,
-    spec: InstanceSpec,
-    /// Which job of this instance is current; events from other jobs are stale.
-    generation: u64,
-    status: Status,
-    restarts: RestartTracker,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Status {
-    /// Defined but not started (not autostart, or not selected).
-    Idle,
-    /// A start was asked for; `then` is what to do once it has spawned, if a reload or a
-    /// shutdown wants it stopped meanwhile.
-    Starting {
-        then: Option<AfterStop>,
-    },
-    Running {
-        since: Instant,
-    },
-    /// Waiting for its restart delay.
-    Backoff,
-    /// A graceful stop was sent.
-    Stopping {
-        since: Instant,
-        grace: Duration,
-        then: AfterStop,
-    },
-    /// Ended and will not run again unless a reload changes it.
-    Ended,
-}
-
-/// What follows a stop.
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum AfterStop {
-    /// Nothing: it stays ended (shutdown).
-    Stay,
-    /// Start it again with this spec (a reload changed it).
-    Replace(Box<InstanceSpec>),
-    /// Forget it (a reload removed it).
-    Remove,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -108,49 +103,69 @@ enum Phase {
 }
 
 impl Fleet {
-    /// A fleet for this manifest; `selection` names the processes to run (empty: all).
+    /// A fleet for this manifest; `selection` names the processes to run (empty: every
+    /// autostart process), which also runs what they depend on.
     pub fn new(manifest: Manifest, selection: &[String]) -> Self {
         let selection = (!selection.is_empty()).then(|| selection.iter().cloned().collect());
         let mut fleet = Self {
             instances: Vec::new(),
             manifest,
+            manifest_version: 0,
             selection,
             phase: Phase::Running,
             first_failure: None,
             pending_reload: None,
             next_generation: 0,
+            pending_replies: Vec::new(),
             exited: false,
         };
         let specs: Vec<InstanceSpec> = fleet.manifest.instances().cloned().collect();
         for spec in specs {
             let generation = fleet.new_generation();
-            fleet.instances.push(Instance {
-                key: InstanceKey::of(&spec),
-                spec,
-                generation,
-                status: Status::Idle,
-                restarts: RestartTracker::default(),
-            });
+            fleet.instances.push(Instance::new(spec, generation));
         }
         fleet
     }
 
-    /// The actions that start every instance that should run, in manifest order.
+    /// The actions that start what should run: those with nothing to wait for at once, in
+    /// manifest order, and a line for each that waits.
     pub fn start(&mut self) -> Vec<Action> {
         let mut actions = Vec::new();
-        for i in 0..self.instances.len() {
-            if self.should_run(&self.instances[i].spec) {
-                actions.push(self.start_instance(i));
+        let wanted = self.wanted_processes();
+        for instance in &mut self.instances {
+            if wanted.contains(&instance.spec.process) {
+                instance.wanted = true;
+                instance.status = Status::Waiting;
             }
         }
+        self.advance(&mut actions);
         self.check_done(&mut actions);
         actions
     }
 
+    /// The manifest the fleet follows now.
+    pub fn manifest(&self) -> &Manifest {
+        &self.manifest
+    }
+
+    /// Changes each time a reloaded manifest is applied.
+    pub fn manifest_version(&self) -> u64 {
+        self.manifest_version
+    }
+
     /// The display name of an instance, if it is known.
     pub fn display_name(&self, key: &InstanceKey) -> Option<&str> {
-        self.find(key)
-            .map(|i| self.instances[i].spec.display_name.as_str())
+        self.find(key).map(|i| self.instances[i].name())
+    }
+
+    /// The display names of every instance, in order (to size the prefix column).
+    pub fn display_names(&self) -> impl Iterator<Item = &str> {
+        self.instances.iter().map(Instance::name)
+    }
+
+    /// Whether the fleet is stopping everything.
+    pub fn is_shutting_down(&self) -> bool {
+        matches!(self.phase, Phase::ShuttingDown { .. })
     }
 
     /// Decides what follows an event.
@@ -160,22 +175,30 @@ impl Fleet {
             Event::Spawned {
                 key,
                 generation,
+                pid,
                 at,
-            } => self.on_spawned(&key, generation, at, &mut actions),
+            } => self.on_spawned(&key, generation, pid, at, &mut actions),
             Event::SpawnFailed {
                 key,
                 generation,
                 error,
+            } => self.on_spawn_failed(&key, generation, error, now, &mut actions),
+            Event::Leftovers {
+                key,
+                generation,
+                end,
+                count,
             } => {
                 if let Some(i) = self.current(&key, generation)
-                    && matches!(self.instances[i].status, Status::Starting { .. })
+                    && self.instances[i].status.is_busy()
                 {
-                    let name = &self.instances[i].spec.display_name;
-                    actions.push(Action::Print(messages::failed_to_start(name, &error)));
-                    let end = ProcessEnd::ExitError(
-                        SPAWN_FAILURE_EXIT_CODE.try_into().expect("127 is not zero"),
-                    );
-                    self.on_own_end(i, end, Duration::ZERO, now, &mut actions);
+                    let instance = &mut self.instances[i];
+                    instance.leftovers_reported = true;
+                    actions.push(Action::Say(Message::Leftovers {
+                        name: instance.name().to_owned(),
+                        end,
+                        count,
+                    }));
                 }
             }
             Event::Exited {
@@ -183,248 +206,126 @@ impl Fleet {
                 generation,
                 end,
                 at,
-            } => self.on_exited(&key, generation, end, at, &mut actions),
-            Event::RestartDue { key, generation } => {
-                if let Some(i) = self.current(&key, generation)
-                    && self.instances[i].status == Status::Backoff
-                    && self.phase == Phase::Running
-                {
-                    actions.push(self.start_instance(i));
+                killed,
+            } => self.on_exited(&key, generation, end, at, killed, &mut actions),
+            Event::JobDied {
+                key,
+                generation,
+                reason,
+            } => {
+                if let Some(i) = self.current(&key, generation) {
+                    actions.push(Action::Say(Message::JobDied {
+                        name: self.instances[i].name().to_owned(),
+                        reason,
+                    }));
+                    let end = failure(FAILED_EXIT_CODE);
+                    self.on_exited(&key, generation, end, now, false, &mut actions);
                 }
             }
+            Event::Timer(timer) => self.on_timer(&timer, now, &mut actions),
+            Event::Ready {
+                key,
+                generation,
+                after,
+            } => self.on_ready(&key, generation, after, now, &mut actions),
+            Event::NotReady {
+                key,
+                generation,
+                error,
+            } => self.on_not_ready(&key, generation, error, now, &mut actions),
             Event::Signal(signal) => self.on_signal(signal, now, &mut actions),
             Event::OutputClosed => {
                 if self.phase == Phase::Running {
-                    actions.push(Action::Print(messages::stopping_on_closed_output().into()));
+                    actions.push(Action::Say(Message::StoppingOnClosedOutput));
                     self.shut_down(CLOSED_OUTPUT_EXIT_CODE, now, &mut actions);
                 }
             }
             Event::ManifestChanged(result) => match *result {
-                Err(error) => {
-                    actions.push(Action::Print(messages::reload_failed().into()));
-                    actions.extend(error.lines().map(|line| Action::Print(line.to_owned())));
-                }
-                Ok(manifest) => {
+                Err(error) => actions.push(Action::Say(Message::ReloadFailed(error))),
+                Ok(reloaded) => {
                     if self.phase == Phase::Running {
+                        actions.extend(
+                            reloaded
+                                .warnings
+                                .into_iter()
+                                .map(|w| Action::Say(Message::Warning(w))),
+                        );
                         if self.reload_in_progress() {
-                            self.pending_reload = Some(manifest);
+                            self.pending_reload = Some(reloaded.manifest);
                         } else {
-                            self.apply_reload(manifest, now, &mut actions);
+                            self.apply_reload(reloaded.manifest, now, &mut actions);
                         }
                     }
                 }
             },
+            Event::ManifestRemoved(path) => actions.push(Action::Say(Message::ManifestRemoved(
+                path.display().to_string(),
+            ))),
+            Event::FilesChanged {
+                process,
+                paths,
+                more,
+            } => self.on_files_changed(&process, &paths, more, now, &mut actions),
+            Event::Control { id, verb } => self.on_control(id, verb, now, &mut actions),
         }
-        self.check_done(&mut actions);
+        self.settle(now, &mut actions);
         actions
     }
 
-    fn on_spawned(
-        &mut self,
-        key: &InstanceKey,
-        generation: u64,
-        at: Instant,
-        actions: &mut Vec<Action>,
-    ) {
-        let Some(i) = self.current(key, generation) else {
-            return;
-        };
-        let Status::Starting { then } = self.instances[i].status.clone() else {
-            return;
-        };
-        self.instances[i].status = Status::Running { since: at };
-        match (self.phase, then) {
-            (Phase::ShuttingDown { forced: true, .. }, _) => {
-                self.instances[i].status = Status::Stopping {
-                    since: at,
-                    grace: Duration::ZERO,
-                    then: AfterStop::Stay,
-                };
-                actions.push(Action::Kill { key: key.clone() });
-            }
-            (Phase::ShuttingDown { .. }, _) => self.stop(i, AfterStop::Stay, at, actions),
-            (Phase::Running, Some(then)) => self.stop(i, then, at, actions),
-            (Phase::Running, None) => {}
-        }
-    }
-
-    fn on_exited(
-        &mut self,
-        key: &InstanceKey,
-        generation: u64,
-        end: ProcessEnd,
-        at: Instant,
-        actions: &mut Vec<Action>,
-    ) {
-        let Some(i) = self.current(key, generation) else {
-            return;
-        };
-        let name = self.instances[i].spec.display_name.clone();
-        match self.instances[i].status.clone() {
-            Status::Running { since } => {
-                actions.push(Action::Print(messages::exited(&name, &end)));
-                self.on_own_end(i, end, at.saturating_duration_since(since), at, actions);
-            }
-            Status::Stopping { since, grace, then } => {
-                let killed = end == ProcessEnd::ExitSignal(Signal::ForceStop)
-                    && grace > Duration::ZERO
-                    && at.saturating_duration_since(since) >= grace;
-                actions.push(Action::Print(if killed {
-                    messages::killed_at_grace(&name, grace)
-                } else {
-                    messages::exited(&name, &end)
-                }));
-                self.after_stop(i, then, at, actions);
-            }
-            _ => {}
-        }
-    }
-
-    /// An instance ended without being asked to: restart it, let it be, or stop everything.
-    fn on_own_end(
-        &mut self,
-        i: usize,
-        end: ProcessEnd,
-        uptime: Duration,
-        now: Instant,
-        actions: &mut Vec<Action>,
-    ) {
-        if self.phase != Phase::Running {
-            self.instances[i].status = Status::Ended;
-            actions.push(Action::Forget {
-                key: self.instances[i].key.clone(),
-            });
-            return;
-        }
-        let instance = &mut self.instances[i];
-        let decision = instance.restarts.on_exit(
-            instance.spec.restart,
-            instance.spec.max_restarts,
-            end.is_success(),
-            uptime,
-        );
-        let name = instance.spec.display_name.clone();
-        match decision {
-            RestartDecision::Restart {
-                delay,
-                attempt,
-                limit,
-            } => {
-                instance.status = Status::Backoff;
-                actions.push(Action::Print(messages::restarting(
-                    &name, delay, attempt, limit,
-                )));
-                actions.push(Action::ScheduleRestart {
-                    key: instance.key.clone(),
-                    generation: instance.generation,
-                    delay,
-                });
-                return;
-            }
-            RestartDecision::GaveUp { restarts } => {
-                actions.push(Action::Print(messages::gave_up(&name, restarts)));
-            }
-            RestartDecision::NotCovered => {}
-        }
-        instance.status = Status::Ended;
-        actions.push(Action::Forget {
-            key: instance.key.clone(),
-        });
-        let code = exit_code(&end);
-        if instance.spec.can_die {
-            if !end.is_success() && self.first_failure.is_none() {
-                self.first_failure = Some(code);
-            }
+    /// After any event: start what may start, answer what is answered, stop what the
+    /// shutdown order allows, and exit when nothing is left.
+    fn settle(&mut self, now: Instant, actions: &mut Vec<Action>) {
+        if self.phase == Phase::Running {
+            self.advance(actions);
         } else {
-            actions.push(Action::Print(messages::stopping_after_exit(&name)));
-            self.shut_down(code, now, actions);
+            self.shutdown_step(now, actions);
         }
+        self.answer_replies(actions);
+        self.check_done(actions);
     }
 
-    fn stop(&mut self, i: usize, then: AfterStop, now: Instant, actions: &mut Vec<Action>) {
-        let instance = &mut self.instances[i];
-        instance.status = Status::Stopping {
-            since: now,
-            grace: instance.spec.stop_timeout,
-            then,
-        };
-        actions.push(Action::Stop {
-            key: instance.key.clone(),
-            signal: instance.spec.stop_signal,
-            grace: instance.spec.stop_timeout,
-        });
-    }
-
-    fn after_stop(&mut self, i: usize, then: AfterStop, now: Instant, actions: &mut Vec<Action>) {
-        let key = self.instances[i].key.clone();
-        actions.push(Action::Forget { key });
-        match then {
-            AfterStop::Stay => self.instances[i].status = Status::Ended,
-            AfterStop::Remove => {
-                self.instances.remove(i);
-            }
-            AfterStop::Replace(spec) => {
-                self.replace_spec(i, *spec);
-                if self.phase == Phase::Running && self.should_run(&self.instances[i].spec) {
-                    actions.push(self.start_instance(i));
-                } else {
-                    self.instances[i].status = Status::Idle;
-                }
-            }
-        }
-        if !self.reload_in_progress()
-            && let Some(manifest) = self.pending_reload.take()
-        {
-            self.apply_reload(manifest, now, actions);
-        }
-    }
-
-    fn start_instance(&mut self, i: usize) -> Action {
-        let instance = &mut self.instances[i];
-        instance.status = Status::Starting { then: None };
-        Action::Start {
-            spec: Box::new(instance.spec.clone()),
-            generation: instance.generation,
-        }
-    }
-
-    /// Emits [`Action::Exit`] once nothing runs any more.
+    /// Emits [`Action::Exit`] once nothing runs, waits, or could be started again.
     fn check_done(&mut self, actions: &mut Vec<Action>) {
         if self.exited {
             return;
         }
-        let busy = |status: &Status| {
-            matches!(
-                status,
-                Status::Starting { .. } | Status::Running { .. } | Status::Stopping { .. }
-            )
-        };
         let code = match self.phase {
             Phase::ShuttingDown { code, .. } => {
-                if self.instances.iter().any(|i| busy(&i.status)) {
+                if self.instances.iter().any(|i| i.status.is_busy()) {
                     return;
                 }
-                code
+                if code != 0 {
+                    code
+                } else {
+                    self.first_failure.unwrap_or(0)
+                }
             }
             Phase::Running => {
-                if self
-                    .instances
-                    .iter()
-                    .any(|i| busy(&i.status) || i.status == Status::Backoff)
-                {
+                let alive = |i: &Instance| {
+                    i.status.is_busy()
+                        || matches!(i.status, Status::Backoff | Status::Waiting)
+                        || i.stopped_by_request
+                        || i.waiting_for_change
+                };
+                if self.instances.iter().any(alive) {
                     return;
                 }
                 self.first_failure.unwrap_or(0)
             }
         };
         self.exited = true;
+        for pending in self.pending_replies.drain(..) {
+            actions.push(Action::Reply {
+                id: pending.id,
+                outcome: super::event::ControlOutcome::Failed("procmux is exiting".into()),
+            });
+        }
         actions.push(Action::Exit(code));
     }
 
-    fn should_run(&self, spec: &InstanceSpec) -> bool {
-        match &self.selection {
-            Some(names) => names.contains(&spec.process),
-            None => spec.autostart,
+    fn record_failure(&mut self, end: &ProcessEnd) {
+        if !end.is_success() && self.first_failure.is_none() {
+            self.first_failure = Some(exit_code(end));
         }
     }
 
@@ -443,10 +344,17 @@ impl Fleet {
     }
 }
 
+/// A failure with exit code `code` (not 0).
+fn failure(code: i64) -> ProcessEnd {
+    ProcessEnd::ExitError(std::num::NonZeroI64::new(code).unwrap_or(std::num::NonZeroI64::MIN))
+}
+
 /// procmux's exit code for an ending: the process's code, or 128 + N for signal N.
 pub fn exit_code(end: &ProcessEnd) -> i32 {
     i32::try_from(end.exit_code()).unwrap_or(1)
 }
 
-#[cfg(test)]
-mod tests;
+/// Whether `since` was at least `span` before `now`.
+fn at_least(now: Instant, since: Instant, span: Duration) -> bool {
+    now.saturating_duration_since(since) >= span
+}

@@ -1,40 +1,36 @@
-//! Shutting the fleet down: the graceful stop of everything, and the second Ctrl-C that kills
-//! at once.
+//! Shutting the fleet down: the graceful stop of everything in reverse dependency order, and
+//! the second stop signal that kills at once.
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use crate::supervisor::Signal;
 
-use super::super::event::Action;
-use super::super::messages;
-use super::{AfterStop, Fleet, Phase, Status};
+use super::super::event::{Action, TimerKey, TimerPurpose};
+use super::super::messages::Message;
+use super::instance::{AfterStop, Status};
+use super::{Fleet, Phase};
 
 impl Fleet {
     pub(super) fn on_signal(&mut self, signal: Signal, now: Instant, actions: &mut Vec<Action>) {
         match self.phase {
             Phase::Running => {
-                actions.push(Action::Print(messages::stopping_on_signal(signal)));
+                actions.push(Action::Say(Message::StoppingOnSignal(signal)));
                 self.shut_down(128 + signal.to_raw(), now, actions);
             }
+            // Any second stop signal, whichever the first was: the message promised it.
             Phase::ShuttingDown {
                 code,
                 forced: false,
-            } if matches!(signal, Signal::Interrupt | Signal::Terminate) => {
+            } => {
                 self.phase = Phase::ShuttingDown { code, forced: true };
-                actions.push(Action::Print(messages::killing_on_signal(signal)));
-                for instance in &mut self.instances {
-                    if matches!(
-                        instance.status,
-                        Status::Running { .. } | Status::Stopping { .. }
-                    ) {
-                        instance.status = Status::Stopping {
-                            since: now,
-                            grace: Duration::ZERO,
-                            then: AfterStop::Stay,
-                        };
-                        actions.push(Action::Kill {
-                            key: instance.key.clone(),
-                        });
+                actions.push(Action::Say(Message::KillingOnSignal(signal)));
+                for i in 0..self.instances.len() {
+                    match &mut self.instances[i].status {
+                        Status::Running { .. } | Status::Stopping { .. } => {
+                            self.kill(i, now, actions);
+                        }
+                        Status::Starting { then } => *then = Some(AfterStop::Stay),
+                        _ => {}
                     }
                 }
             }
@@ -49,14 +45,48 @@ impl Fleet {
             forced: false,
         };
         self.pending_reload = None;
-        for i in 0..self.instances.len() {
-            match &mut self.instances[i].status {
-                Status::Running { .. } => self.stop(i, AfterStop::Stay, now, actions),
-                Status::Backoff => self.instances[i].status = Status::Ended,
+        for instance in &mut self.instances {
+            match &mut instance.status {
+                Status::Backoff => {
+                    actions.push(Action::CancelTimer(TimerKey {
+                        key: instance.key.clone(),
+                        generation: instance.generation,
+                        purpose: TimerPurpose::Restart,
+                    }));
+                    instance.status = Status::Ended;
+                }
+                Status::Waiting => instance.status = Status::Ended,
                 Status::Stopping { then, .. } => *then = AfterStop::Stay,
                 Status::Starting { then } => *then = Some(AfterStop::Stay),
-                Status::Idle | Status::Ended => {}
+                Status::Idle | Status::Ended | Status::Running { .. } => {}
             }
         }
+        self.shutdown_step(now, actions);
+    }
+
+    /// Sends its stop signal to every running instance that nothing running depends on any
+    /// more: dependents stop first, each with its own grace, and independent instances stop
+    /// in parallel.
+    pub(super) fn shutdown_step(&mut self, now: Instant, actions: &mut Vec<Action>) {
+        if !matches!(self.phase, Phase::ShuttingDown { forced: false, .. }) {
+            return;
+        }
+        let free: Vec<usize> = (0..self.instances.len())
+            .filter(|&i| matches!(self.instances[i].status, Status::Running { .. }))
+            .filter(|&i| !self.has_live_dependent(i))
+            .collect();
+        for i in free {
+            self.stop(i, AfterStop::Stay, now, actions);
+        }
+    }
+
+    /// Whether an instance that depends on instance `i`'s process still runs or starts.
+    fn has_live_dependent(&self, i: usize) -> bool {
+        let process = &self.instances[i].spec.process;
+        self.instances.iter().any(|other| {
+            other.status.is_busy()
+                && other.spec.process != *process
+                && other.spec.depends_on.iter().any(|d| d.process == *process)
+        })
     }
 }

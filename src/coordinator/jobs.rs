@@ -1,0 +1,442 @@
+//! [`Jobs`]: the supervisor jobs behind the instances, and the side effects of [`Action`]s
+//! on them.
+//!
+//! Each instance generation gets one job. Its hooks do the wiring: the spawn hook sets the
+//! cwd, the environment and the pipes; the spawned hook prints `started with pid N` and hands
+//! the child's stdout and stderr to the multiplexer; the exit hook reports the ending as an
+//! [`Event::Exited`] once the process's pipes have drained, so that the exit line comes after
+//! its last line. A restart after a crash starts the same job again; a reload that changes an
+//! instance replaces its job. Each job task is watched: one that dies without being deleted
+//! is reported as [`Event::JobDied`].
+//!
+//! Every child's stdin is the read end of one pipe whose write end procmux holds and never
+//! writes to: reading it blocks, and EOF comes only when procmux is gone (watchers such as
+//! `esbuild --watch` exit at stdin EOF, and a child of a background process group must not
+//! read the terminal).
+
+use std::collections::HashMap;
+use std::os::fd::OwnedFd;
+use std::process::Stdio;
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use tokio::sync::mpsc::UnboundedSender;
+use tokio::task::JoinHandle;
+
+use crate::manifest::{InstanceSpec, ProcessCommand};
+use crate::mux::{self, Mux, PumpHandle, Source};
+use crate::supervisor::Signal;
+use crate::supervisor::command::{Command, Program, Shell, SpawnOptions};
+use crate::supervisor::job::{CommandState, Job, start_job};
+
+use super::event::{Event, InstanceKey};
+use super::messages::Message;
+use super::plain::direct_argv;
+use super::preflight;
+
+/// How long procmux waits at exit for its own output to be written. Only a stalled output
+/// (a paused terminal, a pager that does not read) takes this long; then exiting beats
+/// hanging with every child already stopped.
+const OUTPUT_FLUSH_LIMIT: Duration = Duration::from_secs(10);
+
+/// How long an ended process's pipe may stay open with nothing in it before its exit is
+/// reported anyway (something it started escaped and holds the pipe). A pump that is still
+/// reading or writing is waited for however long it takes.
+const PIPE_QUIET_LIMIT: Duration = Duration::from_millis(250);
+
+/// The jobs of the instances, and the output sources that outlive them.
+pub struct Jobs {
+    entries: HashMap<InstanceKey, Entry>,
+    /// One source per instance, kept across its restarts so that its ring keeps history.
+    sources: HashMap<InstanceKey, Source>,
+    mux: Mux,
+    events: UnboundedSender<Event>,
+    /// The stdin every child gets: the read end; procmux keeps the write end open.
+    stdin: Option<StdinPipe>,
+    /// The project root, that start errors show paths relative to.
+    root: std::path::PathBuf,
+}
+
+/// The pipe behind every child's stdin.
+struct StdinPipe {
+    read: OwnedFd,
+    /// Never written; held so that children see no EOF while procmux lives.
+    _write: OwnedFd,
+}
+
+struct Entry {
+    job: Job,
+    /// Awaits the job task and reports its death; ends with the task.
+    monitor: JoinHandle<()>,
+    /// Set before the job is deleted, so its end is not taken for a death.
+    deleted: Arc<AtomicBool>,
+    generation: u64,
+    /// The pid (and, as group leader, the process group id) of the current process; 0 when
+    /// none runs.
+    pid: Arc<AtomicU32>,
+    /// When the current graceful stop was sent, and its grace.
+    stop: Arc<Mutex<Option<(Instant, Duration)>>>,
+    /// The last error the job reported, to explain a failed spawn.
+    last_error: Arc<Mutex<Option<std::io::Error>>>,
+}
+
+impl Jobs {
+    /// No jobs yet; events from jobs go to `events`, output to `mux`; start errors show paths
+    /// relative to `root`.
+    pub fn new(mux: Mux, events: UnboundedSender<Event>, root: std::path::PathBuf) -> Self {
+        let stdin = match nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC) {
+            Ok((read, write)) => Some(StdinPipe {
+                read,
+                _write: write,
+            }),
+            Err(error) => {
+                mux.system(&format!(
+                    "cannot make a pipe for the children's stdin ({error}): they get /dev/null"
+                ));
+                None
+            }
+        };
+        Self {
+            entries: HashMap::new(),
+            sources: HashMap::new(),
+            mux,
+            events,
+            stdin,
+            root,
+        }
+    }
+
+    /// The output source of an instance, registered on first use (which also widens the
+    /// prefix column: register every instance before the first start).
+    pub fn source(
+        &mut self,
+        key: &InstanceKey,
+        display_name: &str,
+        color: Option<mux::Color>,
+    ) -> Source {
+        match self.sources.get(key) {
+            Some(source) if source.name() == display_name => source.clone(),
+            _ => {
+                let source = self.mux.source(display_name, color);
+                self.sources.insert(key.clone(), source.clone());
+                source
+            }
+        }
+    }
+
+    /// The source of an instance, if it was registered.
+    pub fn existing_source(&self, key: &InstanceKey) -> Option<&Source> {
+        self.sources.get(key)
+    }
+
+    /// Starts the instance: a new job for a generation not seen yet, else the same job again.
+    pub async fn start(&mut self, spec: InstanceSpec, generation: u64) {
+        let key = InstanceKey::of(&spec);
+        let entry = match self.entries.remove(&key) {
+            Some(entry) if entry.generation == generation => entry,
+            old => {
+                if let Some(old) = old {
+                    old.deleted.store(true, Ordering::SeqCst);
+                    drop(old.job.delete_now());
+                }
+                self.new_entry(&spec, key.clone(), generation)
+            }
+        };
+        // The spawned hook records the pid; if it has not run once the start ticket resolved,
+        // the spawn failed (a process that spawned and exited at once still ran the hook).
+        entry.pid.store(0, Ordering::Relaxed);
+        if let Ok(mut stop) = entry.stop.lock() {
+            *stop = None;
+        }
+        entry.job.start().await;
+        if entry.pid.load(Ordering::Relaxed) == 0 {
+            let error = entry
+                .last_error
+                .lock()
+                .ok()
+                .and_then(|mut slot| slot.take());
+            let error = match error {
+                Some(error) => preflight::spawn_error(&spec, &self.root, &error),
+                None => "unknown error".to_owned(),
+            };
+            let _ = self.events.send(Event::SpawnFailed {
+                key: key.clone(),
+                generation,
+                error,
+            });
+        }
+        self.entries.insert(key, entry);
+    }
+
+    /// Stops the instance gracefully; its exit hook reports the ending.
+    pub fn stop(&self, key: &InstanceKey, signal: Signal, grace: Duration) {
+        if let Some(entry) = self.entries.get(key) {
+            if let Ok(mut stop) = entry.stop.lock() {
+                *stop = Some((Instant::now(), grace));
+            }
+            drop(entry.job.stop_with_signal(signal, grace));
+        }
+    }
+
+    /// Kills everything the instance owns now, without waiting in the job's queue (where a
+    /// pending graceful stop would hold a kill back until its grace ran out).
+    pub fn kill(&self, key: &InstanceKey) {
+        if let Some(entry) = self.entries.get(key) {
+            kill_group_now(entry);
+        }
+    }
+
+    /// Sends `signal` to the process group of every instance that runs (Ctrl-Z and `fg`).
+    pub fn signal_all(&self, signal: nix::sys::signal::Signal) {
+        for entry in self.entries.values() {
+            let pid = entry.pid.load(Ordering::Relaxed);
+            if pid != 0
+                && entry.job.is_running()
+                && let Ok(pgid) = i32::try_from(pid)
+            {
+                let _ = nix::sys::signal::killpg(nix::unistd::Pid::from_raw(pgid), signal);
+            }
+        }
+    }
+
+    /// Forgets the instance's job (it has ended for good in this generation).
+    pub fn forget(&mut self, key: &InstanceKey) {
+        if let Some(entry) = self.entries.remove(key) {
+            entry.deleted.store(true, Ordering::SeqCst);
+            drop(entry.job.delete());
+        }
+    }
+
+    /// Prints a system line.
+    pub fn say(&self, message: &Message) {
+        self.mux.system(&message.to_string());
+    }
+
+    fn new_entry(&mut self, spec: &InstanceSpec, key: InstanceKey, generation: u64) -> Entry {
+        let (job, task) = start_job(Arc::new(command_for(spec)));
+        let pid = Arc::new(AtomicU32::new(0));
+        let stop: Arc<Mutex<Option<(Instant, Duration)>>> = Arc::default();
+        let last_error = Arc::new(Mutex::new(None));
+        let deleted = Arc::new(AtomicBool::new(false));
+
+        let cwd = spec.cwd.clone();
+        let env = spec.env.clone();
+        let stdin = self
+            .stdin
+            .as_ref()
+            .and_then(|pipe| pipe.read.try_clone().ok());
+        let stdin = Arc::new(stdin);
+        drop(job.set_spawn_hook(move |command, _| {
+            let child_stdin = match stdin.as_ref() {
+                Some(read) => read.try_clone().map_or_else(|_| Stdio::null(), Stdio::from),
+                None => Stdio::null(),
+            };
+            command
+                .command_mut()
+                .current_dir(&cwd)
+                .envs(&env)
+                .stdin(child_stdin)
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped());
+        }));
+
+        let source = self.source(
+            &key,
+            &spec.display_name,
+            spec.color.and_then(|c| mux::Color::from_name(c.as_str())),
+        );
+        let name = spec.display_name.clone();
+        let mux = self.mux.clone();
+        let events = self.events.clone();
+        let spawned_pid = pid.clone();
+        let spawned_key = key.clone();
+        // The pumps of the current process, which its exit waits for.
+        let pumps: Arc<Mutex<Vec<PumpHandle>>> = Arc::default();
+        let spawned_pumps = pumps.clone();
+        drop(job.set_spawned_hook(move |child, _| {
+            let child_pid = child.id().unwrap_or(0);
+            spawned_pid.store(child_pid, Ordering::Relaxed);
+            // Queued before the pumps start, so it comes before the child's first line.
+            mux.system(
+                &Message::Started {
+                    name: name.clone(),
+                    pid: child_pid,
+                }
+                .to_string(),
+            );
+            let mut handles = Vec::with_capacity(2);
+            if let Some(stdout) = child.stdout().take() {
+                handles.push(mux::spawn_pump(stdout, source.clone()));
+            }
+            if let Some(stderr) = child.stderr().take() {
+                handles.push(mux::spawn_pump(stderr, source.stderr()));
+            }
+            if let Ok(mut slot) = spawned_pumps.lock() {
+                *slot = handles;
+            }
+            let _ = events.send(Event::Spawned {
+                key: spawned_key.clone(),
+                generation,
+                pid: child_pid,
+                at: Instant::now(),
+            });
+        }));
+
+        let events = self.events.clone();
+        let exit_key = key.clone();
+        let exit_pid = pid.clone();
+        let exit_stop = stop.clone();
+        drop(job.set_exit_hook(move |context| {
+            if let CommandState::Finished {
+                status, finished, ..
+            } = context.current
+            {
+                exit_pid.store(0, Ordering::Relaxed);
+                let killed = exit_stop
+                    .lock()
+                    .ok()
+                    .and_then(|mut stop| stop.take())
+                    .is_some_and(|(sent, grace)| {
+                        grace > Duration::ZERO && finished.saturating_duration_since(sent) >= grace
+                    });
+                let ended = Event::Exited {
+                    key: exit_key.clone(),
+                    generation,
+                    end: *status,
+                    at: *finished,
+                    killed,
+                };
+                let handles = pumps
+                    .lock()
+                    .map(|mut slot| std::mem::take(&mut *slot))
+                    .unwrap_or_default();
+                let events = events.clone();
+                tokio::spawn(async move {
+                    for handle in handles {
+                        handle.drained(PIPE_QUIET_LIMIT).await;
+                    }
+                    let _ = events.send(ended);
+                });
+            }
+        }));
+
+        let slot = last_error.clone();
+        drop(job.set_error_handler(move |error| {
+            if let Ok(mut slot) = slot.lock()
+                && let Some(error) = error.get()
+            {
+                // io::Error is not Clone: keep what explaining it needs.
+                *slot = Some(match error.raw_os_error() {
+                    Some(code) => std::io::Error::from_raw_os_error(code),
+                    None => std::io::Error::new(error.kind(), error.to_string()),
+                });
+            }
+        }));
+
+        let monitor = {
+            let events = self.events.clone();
+            let deleted = deleted.clone();
+            tokio::spawn(async move {
+                let outcome = task.await;
+                if deleted.load(Ordering::SeqCst) {
+                    return;
+                }
+                let reason = match outcome {
+                    Err(error) if error.is_panic() => "its task panicked".to_owned(),
+                    Err(_) => "its task was cancelled".to_owned(),
+                    Ok(()) => "its task ended".to_owned(),
+                };
+                let _ = events.send(Event::JobDied {
+                    key,
+                    generation,
+                    reason,
+                });
+            })
+        };
+
+        Entry {
+            job,
+            monitor,
+            deleted,
+            generation,
+            pid,
+            stop,
+            last_error,
+        }
+    }
+
+    /// Deletes every job, waits for the last output to be written, and flushes.
+    pub async fn finish(mut self) {
+        for (_, entry) in self.entries.drain() {
+            entry.deleted.store(true, Ordering::SeqCst);
+            entry.job.delete_now().await;
+            let _ = entry.monitor.await;
+        }
+        drop(self.sources);
+        let _ = tokio::time::timeout(OUTPUT_FLUSH_LIMIT, self.mux.flush()).await;
+    }
+}
+
+/// SIGKILL to the instance's whole process group.
+fn kill_group_now(entry: &Entry) {
+    let pid = entry.pid.load(Ordering::Relaxed);
+    if pid == 0 || !entry.job.is_running() {
+        return;
+    }
+    // The job has not reaped its child while it still runs, so the pid, which is also the
+    // group id, cannot have been reused.
+    if let Ok(pgid) = i32::try_from(pid) {
+        let _ = nix::sys::signal::killpg(
+            nix::unistd::Pid::from_raw(pgid),
+            nix::sys::signal::Signal::SIGKILL,
+        );
+    }
+}
+
+/// The supervisor command for an instance: grouped, so that signals reach the whole tree it
+/// starts; with a parent-death signal, so that a SIGKILLed procmux does not leave it running;
+/// and without a shell when the command needs none (see [`direct_argv`]).
+pub fn command_for(spec: &InstanceSpec) -> Command {
+    let program = match &spec.command {
+        ProcessCommand::Shell { shell, command } => match direct_argv(shell, command) {
+            Some(mut words) => Program::Exec {
+                prog: words.remove(0).into(),
+                args: words,
+            },
+            None => Program::Shell {
+                shell: Shell::new(shell),
+                command: command.clone(),
+                args: Vec::new(),
+            },
+        },
+        ProcessCommand::Exec { program, args } => Program::Exec {
+            prog: program.into(),
+            args: args.clone(),
+        },
+    };
+    Command {
+        program,
+        options: SpawnOptions {
+            grouped: true,
+            parent_death_signal: Some(Signal::ForceStop),
+            ..SpawnOptions::default()
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::manifest::ProcessColor;
+    use crate::mux::Color;
+
+    #[test]
+    fn every_manifest_colour_is_a_mux_colour() {
+        for color in ProcessColor::ALL {
+            assert!(
+                Color::from_name(color.as_str()).is_some(),
+                "{color:?} has no mux colour"
+            );
+        }
+    }
+}
