@@ -4,5 +4,6 @@ trap 'exit 0' TERM INT
 interval="${TICK_SECONDS:-3}"
 while :; do
   echo "clock: tick at $(date +%H:%M:%S)"
-  sleep "${interval}"
+  sleep "${interval}" &
+  wait $! 2>/dev/null
 done

@@ -7,6 +7,7 @@ job=0
 while :; do
   job=$((job + 1))
   echo "worker: started job ${job} from ${queue}"
-  sleep 2
+  sleep 2 &
+  wait $! 2>/dev/null
   echo "worker: finished job ${job}"
 done
