@@ -104,7 +104,7 @@ fn check_without_a_manifest_exits_2() {
         .assert()
         .code(2)
         .stderr(predicate::str::contains(
-            "error: no procmux.toml or Procfile in .",
+            "error: no procmux.toml, Procfile or Procfile.dev in .",
         ));
 }
 

@@ -25,8 +25,11 @@ pub fn procfile(data: &[u8]) {
 /// Runs the dotenv parser on `data`, with `${HOME}` set.
 pub fn dotenv(data: &[u8]) {
     if let Ok(text) = std::str::from_utf8(data)
-        && let Err(error) =
-            super::dotenv::parse(text, &|name| (name == "HOME").then(|| "/h".into()))
+        && let Err(error) = super::dotenv::parse(
+            text,
+            &|name| (name == "HOME").then(|| "/h".into()),
+            super::MAX_ENV_TOTAL,
+        )
     {
         let _ = super::Location::from_span(Path::new(".env"), text, error.span);
     }
