@@ -12,12 +12,14 @@
 //! - `load.rs`: discovery and file reading; `resolve.rs`: the rules that make instances;
 //!   `env.rs`: the environment layers, expansion and undefined-variable warnings;
 //! - `depends.rs`, `ready.rs`, `watch.rs`: `depends_on` (and [`Manifest::start_order`]),
-//!   `ready` and `watch`, each from its raw form to its resolved one;
+//!   `ready` and `watch`, each from its raw form to its resolved one; `address.rs`: the
+//!   `host:port` and URLs of `ready` checks;
 //! - `raw.rs`: the serde / JSON Schema types of the TOML file; `values.rs`: its scalar values;
 //!   `toml.rs`, `procfile.rs`, `dotenv.rs`, `expand.rs`: the parsers; `formation.rs`:
 //!   `-m web=2,all=1`; `bounds.rs`: the limits on durations and environment sizes;
 //! - `error.rs`: errors with spans and their rendering; `schema.rs`: the JSON Schema.
 
+mod address;
 mod bounds;
 mod depends;
 mod dotenv;

@@ -12,9 +12,7 @@
 //!   by procmux: the shell does it when the check runs, with the same environment (so quoting
 //!   works as in `command`); `exec` as an array is expanded item by item, since no shell
 //!   sees it.
-//! - `tcp` and `http` take a host name or an IPv4 address, or an IPv6 address in brackets
-//!   (`[::1]:5432`); the host defaults to `127.0.0.1`, the `http` port to 80. An `http` URL
-//!   loses its `#fragment` (it is never sent) and may not carry a user name.
+//! - `tcp` and `http` addresses are read by `address.rs`; the host defaults to `127.0.0.1`.
 //! - `interval`, `attempt_timeout` and `timeout` must be more than 0 (an interval of 0 would
 //!   spin); `initial_delay` may be 0. All are at most 24 h.
 //! - A `log` check needs no setting on the process: procmux always captures its output.
@@ -28,6 +26,7 @@ use serde::Deserialize;
 use serde::de::{self, Deserializer, Unexpected, Visitor};
 use toml::Spanned;
 
+use super::address::{UrlProblem, parse_http_url, parse_port, request_path, split_host_port};
 use super::env::expand_value;
 use super::error::{ErrorKind, ManifestError, Warning};
 use super::raw::CommandLine;
@@ -311,46 +310,21 @@ fn http_check(
             path: request_path(&expanded),
         });
     }
-    let scheme_end = expanded.find("://").map(|i| i + 3);
-    let scheme = scheme_end.map(|end| expanded[..end].to_ascii_lowercase());
-    let rest = match (scheme.as_deref(), scheme_end) {
-        (Some("http://"), Some(end)) => &expanded[end..],
-        (Some("https://"), _) => {
-            return Err(fail(format!(
-                "https is not supported in http checks: {written:?}"
-            ))
-            .help("use http:// (procmux sends one plain HTTP GET; it has no TLS client)"));
-        }
-        _ => {
-            return Err(fail(format!(
-                "invalid URL {written:?}: expected http://host[:port]/path, or a path such as \"/up\""
-            )));
-        }
-    };
-    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    let (authority, path) = rest.split_at(authority_end);
-    if authority.contains('@') {
-        return Err(fail(format!(
+    match parse_http_url(&expanded) {
+        Ok((host, port, path)) => Ok(ReadyKind::Http { host, port, path }),
+        Err(UrlProblem::Https) => Err(fail(format!(
+            "https is not supported in http checks: {written:?}"
+        ))
+        .help("use http:// (procmux sends one plain HTTP GET; it has no TLS client)")),
+        Err(UrlProblem::NotHttp) => Err(fail(format!(
+            "invalid URL {written:?}: expected http://host[:port]/path, or a path such as \"/up\""
+        ))),
+        Err(UrlProblem::UserInfo) => Err(fail(format!(
             "invalid URL {written:?}: user names are not supported in http checks"
-        )));
+        ))),
+        Err(UrlProblem::NoHost) => Err(fail(format!("invalid URL {written:?}: no valid host"))),
+        Err(UrlProblem::Port(message)) => Err(fail(format!("{message} in URL {written:?}"))),
     }
-    let (host, port) = match split_host_port(authority) {
-        Ok((Some(host), port)) => (host, port),
-        Ok((None, _)) | Err(()) => {
-            return Err(fail(format!("invalid URL {written:?}: no valid host")));
-        }
-    };
-    let port = match port {
-        None => 80,
-        Some(port) => {
-            parse_port(port).map_err(|message| fail(format!("{message} in URL {written:?}")))?
-        }
-    };
-    Ok(ReadyKind::Http {
-        host: host.to_owned(),
-        port,
-        path: request_path(path),
-    })
 }
 
 fn exec_check(
@@ -381,89 +355,4 @@ fn exec_check(
         }
     };
     Ok(ReadyKind::Exec { command })
-}
-
-/// `host:port`, `host`, `:port`, `[v6]:port` or `[v6]` into the host (without brackets) and
-/// the port text. `Err` for text that is no host.
-fn split_host_port(text: &str) -> Result<(Option<&str>, Option<&str>), ()> {
-    let (host, port) = if let Some(rest) = text.strip_prefix('[') {
-        let close = rest.find(']').ok_or(())?;
-        let host = &rest[..close];
-        if host.is_empty()
-            || !host
-                .chars()
-                .all(|c| c.is_ascii_hexdigit() || c == ':' || c == '.')
-        {
-            return Err(());
-        }
-        match &rest[close + 1..] {
-            "" => (Some(host), None),
-            after => (Some(host), Some(after.strip_prefix(':').ok_or(())?)),
-        }
-    } else {
-        match text.split_once(':') {
-            Some((host, port)) => ((!host.is_empty()).then_some(host), Some(port)),
-            None => ((!text.is_empty()).then_some(text), None),
-        }
-    };
-    let valid_name = |host: &str| {
-        host.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.' || b == b'_')
-    };
-    match host {
-        Some(name) if !text.starts_with('[') && !valid_name(name) => Err(()),
-        _ => Ok((host, port)),
-    }
-}
-
-/// A port written as text: digits, 1 to 65535.
-fn parse_port(text: &str) -> Result<u16, String> {
-    if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(format!("invalid port {text:?}"));
-    }
-    match text.parse::<u64>() {
-        Ok(port @ 1..=65535) => u16::try_from(port).map_err(|_| format!("invalid port {text:?}")),
-        _ => Err(format!("port {text} is out of range (1 to 65535)")),
-    }
-}
-
-/// The request target of a URL's path part: without a fragment, starting with `/`.
-fn request_path(path: &str) -> String {
-    let path = path.split('#').next().unwrap_or_default();
-    if path.starts_with('/') {
-        path.to_owned()
-    } else {
-        format!("/{path}")
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn hosts_and_ports() {
-        assert_eq!(split_host_port("5432"), Ok((Some("5432"), None)));
-        assert_eq!(split_host_port("db:5432"), Ok((Some("db"), Some("5432"))));
-        assert_eq!(split_host_port(":5432"), Ok((None, Some("5432"))));
-        assert_eq!(split_host_port("[::1]:80"), Ok((Some("::1"), Some("80"))));
-        assert_eq!(split_host_port("[::1]"), Ok((Some("::1"), None)));
-        assert_eq!(split_host_port("[::1"), Err(()));
-        assert_eq!(split_host_port("a b:1"), Err(()));
-        assert_eq!(split_host_port("[x]:1"), Err(()));
-        assert_eq!(parse_port("65535"), Ok(65535));
-        assert!(parse_port("0").is_err());
-        assert!(parse_port("65536").is_err());
-        assert!(parse_port("99999999999999999999999").is_err());
-        assert!(parse_port("-1").is_err());
-        assert!(parse_port("").is_err());
-    }
-
-    #[test]
-    fn request_paths() {
-        assert_eq!(request_path(""), "/");
-        assert_eq!(request_path("?a=1"), "/?a=1");
-        assert_eq!(request_path("/up#top"), "/up");
-        assert_eq!(request_path("/a/b?c"), "/a/b?c");
-    }
 }

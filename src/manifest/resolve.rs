@@ -34,7 +34,8 @@ use toml::Spanned;
 
 use super::bounds::MAX_ENV_ALL;
 use super::env::{Env, EnvFileRef, apply_table, load_env_file, manifest_files};
-use super::error::{ErrorKind, Location, ManifestError, Warning, nearest};
+use super::error::{ErrorKind, Location, ManifestError, Warning};
+use super::formation::check_formation;
 use super::load::{display_path, normalize};
 use super::procfile::RELEASE;
 use super::raw::{CommandLine, RawManifest, RawProcess};
@@ -402,33 +403,4 @@ fn base_port(
         }
     }
     Ok(DEFAULT_BASE_PORT)
-}
-
-fn check_formation(options: &LoadOptions, raw: &RawManifest) -> Result<(), ManifestError> {
-    let Some(formation) = &options.formation else {
-        return Ok(());
-    };
-    let names: Vec<&str> = raw
-        .processes
-        .0
-        .iter()
-        .map(|(n, _)| n.get_ref().as_str())
-        .collect();
-    for (name, _) in &formation.counts {
-        if names.contains(&name.as_str()) {
-            continue;
-        }
-        let mut error = ManifestError::new(
-            ErrorKind::Formation,
-            format!("unknown process {name:?} in the formation"),
-        );
-        if let Some(suggestion) = nearest(name, names.iter().copied()) {
-            error = error.help(format!("did you mean {suggestion:?}?"));
-        }
-        return Err(error.note(format!(
-            "the processes are {}",
-            super::error::quoted_list(&names)
-        )));
-    }
-    Ok(())
 }
