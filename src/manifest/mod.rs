@@ -171,7 +171,9 @@ pub struct Settings {
 pub struct ProcessSpec {
     /// The name (`web`), unique, matching `^[A-Za-z0-9_-]+$`.
     pub name: String,
-    /// 0-based position in file order (the `n` of the PORT rule).
+    /// 0-based position in file order. It is the `n` of the PORT rule, except after a
+    /// Procfile's `release` entry, which takes no PORT slot (the processes after it get the
+    /// PORT they would have without it).
     pub index: usize,
     /// The instances after `instances` and the formation; empty when disabled.
     pub instances: Vec<InstanceSpec>,

@@ -123,3 +123,22 @@ proptest! {
         }
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    /// Arbitrary addresses in `ready` checks: the hand-written URL and host:port readers.
+    #[test]
+    fn ready_addresses_never_panic(address in "(http://|HTTPS://|/|\\[)?[a-z0-9:\\[\\]@/?#.$é -]{0,24}") {
+        for key in ["http", "tcp", "log"] {
+            let text = format!(
+                "[processes.web]\ncommand = \"x\"\ninstances = 2\nready = {{ {key} = {address:?} }}\n"
+            );
+            fuzzing::toml(text.as_bytes());
+            match procmux::manifest::load(&Project::toml(&text).options) {
+                Ok(loaded) => { let _ = loaded.manifest.start_order(); }
+                Err(error) => { let _ = error.render(); }
+            }
+        }
+    }
+}
