@@ -92,7 +92,9 @@ fn check_prints_warnings_on_stderr() {
         .arg("check")
         .assert()
         .success()
-        .stderr(predicate::str::starts_with("warning: ignored line"))
+        .stderr(predicate::str::starts_with(
+            "note: using Procfile (no procmux.toml here)\nwarning: ignored line",
+        ))
         .stderr(predicate::str::contains("--> Procfile:2:1"));
 }
 
@@ -104,7 +106,7 @@ fn check_without_a_manifest_exits_2() {
         .assert()
         .code(2)
         .stderr(predicate::str::contains(
-            "error: no procmux.toml or Procfile in .",
+            "error: no procmux.toml, Procfile or Procfile.dev in .",
         ));
 }
 
@@ -151,4 +153,139 @@ fn check_shows_the_command_that_really_runs() {
         .stdout(predicate::str::is_match(r"(?m)^plain .* sleep 10$").expect("a valid regex"))
         .stdout(predicate::str::contains("sh -c 'echo $PORT && sleep 10'"))
         .stdout(predicate::str::contains("sh -c 'sleep 10'").not());
+}
+
+/// `procmux` in a new temporary directory holding `files` (folders created as needed).
+fn procmux_with(files: &[(&str, &str)]) -> (tempfile::TempDir, Command) {
+    let (dir, command) = procmux_in("", "");
+    for (name, text) in files {
+        let path = dir.path().join(name);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).expect("create folders");
+        }
+        std::fs::write(path, text).expect("write");
+    }
+    (dir, command)
+}
+
+const STACK: &str = r#"[processes.db]
+command = "postgres"
+ready = { tcp = "$PORT" }
+
+[processes.migrate]
+command = "migrate"
+depends_on = ["db"]
+
+[processes.web]
+command = "web"
+instances = 2
+depends_on = { db = "ready", migrate = "completed" }
+ready = { http = "/up", timeout = "2m" }
+watch = ["src/**/*.rs", "Cargo.toml"]
+watch_ignore = "**/skip_*.rs"
+
+[processes.worker]
+command = "worker"
+depends_on = { web = "started" }
+
+[processes.console]
+command = "console"
+autostart = false
+"#;
+
+#[test]
+fn check_shows_dependencies_checks_start_order_and_watch_globs() {
+    let (_dir, mut command) = procmux_with(&[
+        ("procmux.toml", STACK),
+        ("Cargo.toml", ""),
+        ("src/main.rs", ""),
+        ("src/a/b.rs", ""),
+        ("src/a/skip_me.rs", ""),
+        ("src/notes.txt", ""),
+        ("src/target/ignored.rs", ""),
+        (".gitignore", "target/\n"),
+        (".git/hooks/x.rs", ""),
+    ]);
+    let output = command.arg("check").output().expect("procmux check");
+    assert!(output.status.success(), "{output:?}");
+    assert_eq!(String::from_utf8_lossy(&output.stderr), "");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    insta::assert_snapshot!(stdout);
+    // Cargo.toml, src/main.rs and src/a/b.rs: not the ignored, the excluded nor the .git ones.
+    assert!(stdout.contains("(3 files now, in .)"), "{stdout}");
+}
+
+#[test]
+fn check_prints_notices_before_warnings() {
+    let (_dir, mut command) = procmux_with(&[
+        (
+            "Procfile.dev",
+            "web: bin/rails server\nrelease: bin/migrate\njs: yarn build --watch $NOPE\n",
+        ),
+        (".env", "GREETING=\"Hello ${UNDEFINED}!\"\n"),
+    ]);
+    command
+        .arg("check")
+        .assert()
+        .success()
+        .stderr(predicate::str::starts_with(
+            "note: using Procfile.dev (no procmux.toml or Procfile here)\n\
+             note: release is a Heroku release-phase command: not started (run it with `procmux run release`, or -m release=1)\n\
+             warning: undefined variable UNDEFINED: it expands to nothing\n  --> .env:1:17\n",
+        ))
+        .stdout(predicate::str::contains("start order: 1. web js\n"))
+        .stdout(predicate::str::contains("not started unless named: release\n"));
+}
+
+#[test]
+fn check_env_prints_what_procmux_sets() {
+    let (dir, mut command) = procmux_with(&[
+        (
+            "procmux.toml",
+            "[env]\nGREETING = \"Hello world\"\nCOST = \"\\\\$5\"\nMULTI = \"a\\nb\"\n\n[processes.web]\ncommand = \"x\"\ninstances = 2\n\n[processes.off]\ncommand = \"x\"\ninstances = 0\n",
+        ),
+        (".env", "PLAIN=1\n"),
+    ]);
+    let output = command
+        .args(["check", "--env"])
+        .env("INHERITED_ONLY", "not shown")
+        .output()
+        .expect("procmux check --env");
+    assert!(output.status.success(), "{output:?}");
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert_eq!(
+        stdout,
+        "# web.1\nCOST='$5'\nGREETING='Hello world'\nMULTI=\"a\\nb\"\nPLAIN=1\nPORT=5000\nPS=web.1\n\n\
+         # web.2\nCOST='$5'\nGREETING='Hello world'\nMULTI=\"a\\nb\"\nPLAIN=1\nPORT=5001\nPS=web.2\n"
+    );
+    // The output reads back as an env file with the same values.
+    let web1: String = stdout.split("\n\n").next().unwrap_or_default().to_owned();
+    std::fs::write(dir.path().join("readback.env"), web1).expect("write");
+    std::fs::write(dir.path().join("Procfile"), "web: x\n").expect("write");
+    procmux()
+        .current_dir(dir.path())
+        .args(["check", "--env", "-f", "Procfile", "-e", "readback.env"])
+        .assert()
+        .success()
+        .stdout("# web\nCOST='$5'\nGREETING='Hello world'\nMULTI=\"a\\nb\"\nPLAIN=1\nPORT=5000\nPS=web.1\n");
+}
+
+#[test]
+fn durations_past_a_day_are_errors() {
+    procmux()
+        .args(["check", "-f", "examples/Procfile", "-t", "25h"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "duration \"25h\" is longer than 24h, the longest procmux accepts",
+        ));
+    let (_dir, mut command) = procmux_in(
+        "procmux.toml",
+        "[processes.web]\ncommand = \"x\"\nstop_timeout = \"2d\"\n",
+    );
+    command
+        .arg("check")
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("--> procmux.toml:3:16"));
 }

@@ -3,6 +3,12 @@
 #[path = "manifest/support.rs"]
 mod support;
 
+#[path = "manifest/bounds.rs"]
+mod bounds;
+#[path = "manifest/conventions.rs"]
+mod conventions;
+#[path = "manifest/depends.rs"]
+mod depends;
 #[path = "manifest/dotenv.rs"]
 mod dotenv;
 #[path = "manifest/errors.rs"]
@@ -13,6 +19,8 @@ mod examples;
 mod no_panic;
 #[path = "manifest/procfile.rs"]
 mod procfile;
+#[path = "manifest/ready.rs"]
+mod ready;
 #[path = "manifest/resolve.rs"]
 mod resolve;
 #[path = "manifest/schema.rs"]
@@ -21,3 +29,5 @@ mod schema;
 mod toml_invalid;
 #[path = "manifest/toml_valid.rs"]
 mod toml_valid;
+#[path = "manifest/watch.rs"]
+mod watch;

@@ -13,15 +13,19 @@
 //! - after a closing quote only blanks and a `#` comment may follow;
 //! - a variable is looked up among the keys defined earlier in the same file, then in what the
 //!   caller passes (the inherited environment and earlier env files); unset variables expand to
-//!   nothing, like in a shell;
-//! - a later definition of a key replaces an earlier one.
+//!   nothing, like in a shell, and each such reference is reported so that the loader can warn
+//!   (`pa$$word` unquoted is `pa$` and a reference to `$word`);
+//! - a later definition of a key replaces an earlier one;
+//! - a value is at most [`MAX_ENV_VALUE`](super::bounds::MAX_ENV_VALUE) long after expansion,
+//!   and the file's entries together at most the budget the caller gives.
 //!
 //! Anything else is an error at its byte position: no character is silently dropped.
 
 use std::collections::BTreeMap;
 use std::ops::Range;
 
-use super::expand::{ExpandError, expand};
+use super::bounds::{self, MAX_ENV_VALUE, entry_size};
+use super::expand::{ExpandError, Expanded, expand};
 
 /// A line that cannot be parsed, with the byte range it concerns.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,14 +45,28 @@ impl DotenvError {
     }
 }
 
+/// A parsed `.env` file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Parsed {
+    /// The entries in file order (of their last definition), after expansion.
+    pub entries: Vec<(String, String)>,
+    /// The byte ranges of references to variables defined nowhere, in file order.
+    pub undefined: Vec<Range<usize>>,
+}
+
 /// Parses a whole `.env` file into its entries, in file order, after expansion.
 ///
-/// `lookup` resolves variables that the file itself has not defined (yet).
+/// `lookup` resolves variables that the file itself has not defined (yet). `budget` is how
+/// many bytes (names and values) the entries may take together; the value that crosses it is
+/// an error.
 pub(crate) fn parse(
     text: &str,
     lookup: &dyn Fn(&str) -> Option<String>,
-) -> Result<Vec<(String, String)>, DotenvError> {
+    budget: usize,
+) -> Result<Parsed, DotenvError> {
     let mut entries: Vec<(String, String)> = Vec::new();
+    let mut undefined = Vec::new();
+    let mut size = 0usize;
     let mut defined: BTreeMap<String, String> = BTreeMap::new();
     let mut pos = 0;
     while pos < text.len() {
@@ -104,6 +122,8 @@ pub(crate) fn parse(
             }
             _ => unquoted(text, cursor, line_end, &lookup_here)?,
         };
+        undefined.extend(value.undefined);
+        let value = value.value;
         // What follows the value on its (last) line must be blanks or a comment.
         let rest_end = text[end..].find('\n').map_or(text.len(), |i| end + i);
         let rest = text[end..rest_end].trim();
@@ -114,26 +134,36 @@ pub(crate) fn parse(
                 "unexpected characters after the value (quote it, or start a comment with \" #\")",
             ));
         }
+        if let Some(old) = defined.get(key) {
+            size = size.saturating_sub(entry_size(key, old));
+        }
+        size = size.saturating_add(entry_size(key, &value));
+        if size > budget {
+            return Err(DotenvError::new(
+                cursor..end,
+                bounds::environment_too_large(),
+            ));
+        }
         defined.insert(key.to_owned(), value.clone());
         entries.retain(|(existing, _)| existing != key);
         entries.push((key.to_owned(), value));
         pos = rest_end + 1;
     }
-    Ok(entries)
+    Ok(Parsed { entries, undefined })
 }
 
 fn blank_len(text: &str) -> usize {
     text.len() - text.trim_start_matches([' ', '\t']).len()
 }
 
-/// A quoted value starting at `open` (the quote); returns the value and the closing quote's
-/// byte index.
+/// A quoted value starting at `open` (the quote); returns the value (with file positions) and
+/// the closing quote's byte index.
 fn quoted(
     text: &str,
     open: usize,
     quote: char,
     lookup: &dyn Fn(&str) -> Option<String>,
-) -> Result<(String, usize), DotenvError> {
+) -> Result<(Expanded, usize), DotenvError> {
     let start = open + 1;
     let mut escaped = false;
     let close = text[start..].char_indices().find_map(|(i, c)| {
@@ -158,11 +188,17 @@ fn quoted(
     };
     let content = &text[start..close];
     let value = if quote == '\'' {
-        content.replace("\r\n", "\n")
+        if content.len() > MAX_ENV_VALUE {
+            return Err(DotenvError::new(open..close + 1, bounds::value_too_long()));
+        }
+        Expanded {
+            value: content.replace("\r\n", "\n"),
+            undefined: Vec::new(),
+        }
     } else {
-        expand(content, true, lookup).map_err(|e| shift(e, start))?
+        expand(content, true, lookup, MAX_ENV_VALUE).map_err(|e| shift(e, start))?
     };
-    Ok((value, close))
+    Ok((shift_undefined(value, start), close))
 }
 
 /// An unquoted value from `start` to the end of the line or a ` #` comment; returns the value
@@ -172,7 +208,7 @@ fn unquoted(
     start: usize,
     line_end: usize,
     lookup: &dyn Fn(&str) -> Option<String>,
-) -> Result<(String, usize), DotenvError> {
+) -> Result<(Expanded, usize), DotenvError> {
     let line = &text[start..line_end];
     let mut end = line.len();
     // `KEY= #note` is an empty value and a comment; `KEY=#x` is "#x".
@@ -185,23 +221,37 @@ fn unquoted(
         previous_blank = c == ' ' || c == '\t';
     }
     let raw = line[..end].trim_end();
-    let value = expand(raw, false, lookup).map_err(|e| shift(e, start))?;
-    Ok((value, start + raw.len()))
+    let value = expand(raw, false, lookup, MAX_ENV_VALUE).map_err(|e| shift(e, start))?;
+    Ok((shift_undefined(value, start), start + raw.len()))
 }
 
 fn shift(error: ExpandError, by: usize) -> DotenvError {
     DotenvError::new(error.span.start + by..error.span.end + by, error.message)
 }
 
+/// Moves the undefined references of a value expanded from `text[by..]` to file positions.
+fn shift_undefined(mut expanded: Expanded, by: usize) -> Expanded {
+    for span in &mut expanded.undefined {
+        *span = span.start + by..span.end + by;
+    }
+    expanded
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn env(text: &str) -> Vec<(String, String)> {
-        parse(text, &|name| {
-            (name == "HOME").then(|| "/home/me".to_owned())
-        })
+    fn parsed(text: &str) -> Parsed {
+        parse(
+            text,
+            &|name| (name == "HOME").then(|| "/home/me".to_owned()),
+            usize::MAX,
+        )
         .unwrap_or_else(|e| panic!("{text:?}: {e:?}"))
+    }
+
+    fn env(text: &str) -> Vec<(String, String)> {
+        parsed(text).entries
     }
 
     fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
@@ -211,7 +261,36 @@ mod tests {
     }
 
     fn error(text: &str) -> DotenvError {
-        parse(text, &|_| None).expect_err(text)
+        parse(text, &|_| None, usize::MAX).expect_err(text)
+    }
+
+    #[test]
+    fn undefined_references_have_file_positions() {
+        let text = "A=1\nB=\"Hello ${UNDEFINED}!\"\nC=pa$$word\nD='$literal'\nE=\\$x $A\n";
+        let spans: Vec<&str> = parsed(text)
+            .undefined
+            .iter()
+            .map(|span| &text[span.clone()])
+            .collect();
+        assert_eq!(spans, ["${UNDEFINED}", "$word"]);
+    }
+
+    #[test]
+    fn values_and_files_are_bounded() {
+        // Each value doubles the one before: the 22nd is past 1 MiB.
+        let mut text = "A0=x\n".to_owned();
+        for i in 1..40 {
+            text.push_str(&format!("A{i}=$A{prev}$A{prev}\n", prev = i - 1));
+        }
+        let error = error(&text);
+        assert!(error.message.contains("1 MiB"), "{}", error.message);
+        let line = text[..error.span.start].matches('\n').count() + 1;
+        assert_eq!(line, 22);
+        let error = parse("A=12345\nB=678\n", &|_| None, 9).expect_err("over 9");
+        assert_eq!(error.span, 10..13);
+        assert!(error.message.contains("16 MiB"), "{}", error.message);
+        // A replaced key counts once.
+        assert!(parse("A=1234\nA=5678\n", &|_| None, 6).is_ok());
     }
 
     #[test]

@@ -178,19 +178,53 @@ fn one_line(f: &mut fmt::Formatter<'_>, message: &str, location: Option<&Locatio
 }
 
 /// Something the loader accepted but the user probably wants to know about, such as a
-/// Procfile line that is not an entry.
+/// Procfile line that is not an entry, a variable defined nowhere or a missing `cwd` folder.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Warning {
     /// The plain message.
     pub message: String,
     /// Where it is, when it is in a file.
     pub location: Option<Location>,
+    /// Extra lines shown as `= help: ...` / `= note: ...`.
+    pub notes: Vec<Note>,
 }
 
 impl Warning {
+    /// A new warning with no location and no notes.
+    pub fn new(message: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+            location: None,
+            notes: Vec::new(),
+        }
+    }
+
+    /// Sets where the warning is.
+    pub fn at(mut self, location: Location) -> Self {
+        self.location = Some(location);
+        self
+    }
+
+    /// Adds a `= help:` line.
+    pub fn help(mut self, help: impl Into<String>) -> Self {
+        self.notes.push(Note::Help(help.into()));
+        self
+    }
+
+    /// Adds a `= note:` line.
+    pub fn note(mut self, note: impl Into<String>) -> Self {
+        self.notes.push(Note::Note(note.into()));
+        self
+    }
+
     /// The multi-line report, like [`ManifestError::render`] with `warning:`.
     pub fn render(&self) -> String {
-        render("warning", &self.message, self.location.as_ref(), &[])
+        render(
+            "warning",
+            &self.message,
+            self.location.as_ref(),
+            &self.notes,
+        )
     }
 }
 

@@ -1,7 +1,10 @@
 //! `${VAR}` and `$VAR` expansion in env values (of `.env` files and of `[env]` tables), with
-//! the escapes of double-quoted dotenv strings.
+//! the escapes of double-quoted dotenv strings, the reporting of variables defined nowhere, and
+//! the bound on the expanded length.
 
 use std::ops::Range;
+
+use super::bounds;
 
 /// An expansion that cannot be done, with the byte range in the input it concerns.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -12,22 +15,45 @@ pub(crate) struct ExpandError {
     pub message: String,
 }
 
+/// A successful expansion.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Expanded {
+    /// The expanded text.
+    pub value: String,
+    /// The byte ranges in the input of each `$NAME` / `${NAME}` whose variable `lookup` did
+    /// not know (they expanded to nothing), in input order.
+    pub undefined: Vec<Range<usize>>,
+}
+
 /// Expands `input`:
 ///
-/// - `${NAME}` and `$NAME` become `lookup(NAME)`, or nothing when it is unset (like a shell);
+/// - `${NAME}` and `$NAME` become `lookup(NAME)`, or nothing when it is unset (like a shell;
+///   the reference is listed in [`Expanded::undefined`]);
 /// - `\$` is a literal `$`;
 /// - with `escapes` (double-quoted dotenv values), `\n`, `\t`, `\r`, `\"` and `\\` too; any other
 ///   backslash is kept as written, so no character is ever dropped;
 /// - a `$` not followed by a name or `{` is kept as written;
 /// - a carriage return right before a line feed is dropped (CRLF files).
+///
+/// The result may be at most `limit` bytes long: past it the expansion stops with an error
+/// over the whole input, before allocating more.
 pub(crate) fn expand(
     input: &str,
     escapes: bool,
     lookup: &dyn Fn(&str) -> Option<String>,
-) -> Result<String, ExpandError> {
-    let mut out = String::with_capacity(input.len());
+    limit: usize,
+) -> Result<Expanded, ExpandError> {
+    let too_long = || ExpandError {
+        span: 0..input.len(),
+        message: bounds::value_too_long(),
+    };
+    let mut out = String::with_capacity(input.len().min(limit));
+    let mut undefined = Vec::new();
     let mut chars = input.char_indices().peekable();
     while let Some((at, c)) = chars.next() {
+        if out.len() > limit {
+            return Err(too_long());
+        }
         match c {
             '\r' if matches!(chars.peek(), Some((_, '\n'))) => {}
             '\\' => match chars.peek().map(|&(_, next)| next) {
@@ -73,8 +99,15 @@ pub(crate) fn expand(
                             ),
                         });
                     }
-                    out.push_str(&lookup(name).unwrap_or_default());
-                    while chars.next_if(|&(i, _)| i <= name_start + close).is_some() {}
+                    let end = name_start + close + 1;
+                    match lookup(name) {
+                        Some(value) if out.len().saturating_add(value.len()) > limit => {
+                            return Err(too_long());
+                        }
+                        Some(value) => out.push_str(&value),
+                        None => undefined.push(at..end),
+                    }
+                    while chars.next_if(|&(i, _)| i < end).is_some() {}
                 }
                 Some(next) if next == '_' || next.is_ascii_alphabetic() => {
                     let name_start = at + 1;
@@ -84,14 +117,26 @@ pub(crate) fn expand(
                     {
                         name_end = i + n.len_utf8();
                     }
-                    out.push_str(&lookup(&input[name_start..name_end]).unwrap_or_default());
+                    match lookup(&input[name_start..name_end]) {
+                        Some(value) if out.len().saturating_add(value.len()) > limit => {
+                            return Err(too_long());
+                        }
+                        Some(value) => out.push_str(&value),
+                        None => undefined.push(at..name_end),
+                    }
                 }
                 _ => out.push('$'),
             },
             c => out.push(c),
         }
     }
-    Ok(out)
+    if out.len() > limit {
+        return Err(too_long());
+    }
+    Ok(Expanded {
+        value: out,
+        undefined,
+    })
 }
 
 /// Whether `name` is a shell variable name: `[A-Za-z_][A-Za-z0-9_]*`.
@@ -116,7 +161,32 @@ mod tests {
     }
 
     fn run(input: &str, escapes: bool) -> Result<String, ExpandError> {
-        expand(input, escapes, &lookup)
+        expand(input, escapes, &lookup, 1000).map(|e| e.value)
+    }
+
+    #[test]
+    fn lists_undefined_references() {
+        let expanded = expand("a $NOPE ${HOME} ${ALSO_NOPE}!", false, &lookup, 1000);
+        assert_eq!(expanded.map(|e| e.undefined), Ok(vec![2..7, 16..28]));
+        // `pa$$word`: the first `$` is literal, `$word` is a reference.
+        let expanded = expand("pa$$word", false, &lookup, 1000).expect("expands");
+        assert_eq!(expanded.value, "pa$");
+        assert_eq!(expanded.undefined.len(), 1);
+        assert_eq!(expanded.undefined[0], 3..8);
+        assert_eq!(
+            expand(r"\$NOPE", false, &lookup, 1000).map(|e| e.undefined),
+            Ok(vec![])
+        );
+    }
+
+    #[test]
+    fn stops_at_the_limit() {
+        assert_eq!(run("0123456789", false).map(|v| v.len()), Ok(10));
+        let long = "x".repeat(1001);
+        assert_eq!(run(&long, false).map_err(|e| e.span), Err(0..1001));
+        let error = expand("$HOME$HOME", false, &lookup, 10).expect_err("past 10");
+        assert_eq!(error.span, 0..10);
+        assert!(error.message.contains("1 MiB"), "{}", error.message);
     }
 
     #[test]

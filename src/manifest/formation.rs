@@ -1,7 +1,12 @@
-//! [`Formation`]: `-m web=2,worker=0,all=1`, how many instances of which process to run.
+//! [`Formation`]: `-m web=2,worker=0,all=1`, how many instances of which process to run, and
+//! the check that the processes it names exist.
 
 use std::fmt;
 use std::str::FromStr;
+
+use super::LoadOptions;
+use super::error::{ErrorKind, ManifestError, nearest, quoted_list};
+use super::raw::RawManifest;
 
 /// Instance counts from the command line, overriding the manifest's `instances`.
 ///
@@ -74,6 +79,36 @@ impl fmt::Display for Formation {
         }
         f.write_str(&entries.join(","))
     }
+}
+
+/// Every process the formation names exists (with did-you-mean when one is close).
+pub(crate) fn check_formation(
+    options: &LoadOptions,
+    raw: &RawManifest,
+) -> Result<(), ManifestError> {
+    let Some(formation) = &options.formation else {
+        return Ok(());
+    };
+    let names: Vec<&str> = raw
+        .processes
+        .0
+        .iter()
+        .map(|(n, _)| n.get_ref().as_str())
+        .collect();
+    for (name, _) in &formation.counts {
+        if names.contains(&name.as_str()) {
+            continue;
+        }
+        let mut error = ManifestError::new(
+            ErrorKind::Formation,
+            format!("unknown process {name:?} in the formation"),
+        );
+        if let Some(suggestion) = nearest(name, names.iter().copied()) {
+            error = error.help(format!("did you mean {suggestion:?}?"));
+        }
+        return Err(error.note(format!("the processes are {}", quoted_list(&names))));
+    }
+    Ok(())
 }
 
 #[cfg(test)]

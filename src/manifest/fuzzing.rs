@@ -3,12 +3,30 @@
 
 use std::path::Path;
 
-/// Runs the TOML manifest parser (syntax, keys, types) on `data`.
+/// Runs the TOML manifest parser (syntax, keys, types) on `data`, then the address parsers
+/// of `ready` checks on the `tcp` and `http` strings it found.
 pub fn toml(data: &[u8]) {
-    if let Ok(text) = std::str::from_utf8(data)
-        && let Err(error) = super::toml::parse(Path::new("procmux.toml"), text)
-    {
-        let _ = error.render();
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    match super::toml::parse(Path::new("procmux.toml"), text) {
+        Err(error) => drop(error.render()),
+        Ok(raw) => {
+            for (_, process) in &raw.processes.0 {
+                let Some(ready) = &process.ready else {
+                    continue;
+                };
+                if let Some(url) = &ready.get_ref().http {
+                    let _ = super::address::parse_http_url(url.get_ref());
+                    let _ = super::address::request_path(url.get_ref());
+                }
+                if let Some(tcp) = &ready.get_ref().tcp
+                    && let super::ready::TcpTarget::Text(target) = tcp.get_ref()
+                {
+                    let _ = super::address::split_host_port(target);
+                }
+            }
+        }
     }
 }
 
@@ -25,8 +43,11 @@ pub fn procfile(data: &[u8]) {
 /// Runs the dotenv parser on `data`, with `${HOME}` set.
 pub fn dotenv(data: &[u8]) {
     if let Ok(text) = std::str::from_utf8(data)
-        && let Err(error) =
-            super::dotenv::parse(text, &|name| (name == "HOME").then(|| "/h".into()))
+        && let Err(error) = super::dotenv::parse(
+            text,
+            &|name| (name == "HOME").then(|| "/h".into()),
+            super::MAX_ENV_TOTAL,
+        )
     {
         let _ = super::Location::from_span(Path::new(".env"), text, error.span);
     }

@@ -1,22 +1,35 @@
 //! [`load`]: finds the manifest, reads it, picks the parser, and hands the result to
 //! [`resolve`](super::resolve). Also the file reading shared with env files.
+//!
+//! Discovery looks for [`CANDIDATES`] in order: `procmux.toml`, `Procfile`, then
+//! `Procfile.dev` (the Rails 7 layout). A notice names the file picked when it is not the
+//! first, and another names the candidates that exist but are ignored (`procmux.toml` beside
+//! a `Procfile`, or a `Procfile` beside a `Procfile.dev`), so that nobody edits the wrong one.
+//! `-f` turns discovery off, and its notices with it.
 
 use std::io;
 use std::path::{Component, Path, PathBuf};
 
+use super::env::dedup;
 use super::error::{ErrorKind, Location, ManifestError, Warning};
-use super::resolve::{Context, resolve};
+use super::resolve::{Context, Report, resolve};
 use super::{LoadOptions, Loaded, procfile, toml};
+
+/// The manifests discovery looks for, in order.
+pub(crate) const CANDIDATES: [&str; 3] = ["procmux.toml", "Procfile", "Procfile.dev"];
 
 /// Finds, reads and validates the manifest that `options` designate.
 ///
 /// Discovery: `options.file` when given (relative to `options.cwd`); else `procmux.toml`,
-/// then `Procfile`, in `options.root` when given, else in `options.cwd`. Parent directories
-/// are not searched. A name ending in `.toml` is read as TOML, anything else as a Procfile.
+/// then `Procfile`, then `Procfile.dev`, in `options.root` when given, else in
+/// `options.cwd`, with [`Loaded::notices`] saying which file was picked when it is not
+/// `procmux.toml` and which others were ignored. Parent directories are not searched. A name
+/// ending in `.toml` is read as TOML, anything else as a Procfile.
 ///
-/// Env files, lowest precedence first: `settings.env_file` (or `.env` when present and the key
-/// is absent), `options.env_files`, `[env]`, the process's `env_file`, the process's `env`,
-/// then `PORT` and `PS`. See [`InstanceSpec::env`](super::InstanceSpec::env).
+/// Env files, lowest precedence first: `settings.env_file`, or else `.env` when present and
+/// no `-e` file is given (`-e` replaces the default `.env`, as in foreman and honcho),
+/// `options.env_files`, `[env]`, the process's `env_file`, the process's `env`, then `PORT`
+/// and `PS`. See [`InstanceSpec::env`](super::InstanceSpec::env).
 ///
 /// Errors carry the position of the problem; paths in them are shown relative to
 /// `options.cwd`. This function never panics, whatever the files contain.
@@ -33,7 +46,8 @@ pub fn load(options: &LoadOptions) -> Result<Loaded, ManifestError> {
         })?;
         normalize(&current.join(&options.cwd))
     };
-    let manifest_path = find_manifest(options, &cwd)?;
+    let mut notices = Vec::new();
+    let manifest_path = find_manifest(options, &cwd, &mut notices)?;
     let shown = display_path(&cwd, &manifest_path);
     let text = read_text(&manifest_path, &shown)?.ok_or_else(|| {
         ManifestError::new(
@@ -73,16 +87,26 @@ pub fn load(options: &LoadOptions) -> Result<Loaded, ManifestError> {
         manifest_shown: &shown,
         manifest_text: &text,
     };
-    let manifest = resolve(&context, raw, &mut sources, &mut warnings)?;
+    let mut report = Report {
+        sources: &mut sources,
+        warnings: &mut warnings,
+        notices: &mut notices,
+    };
+    let manifest = resolve(&context, raw, &mut report)?;
+    dedup(&mut warnings);
     Ok(Loaded {
         manifest,
         warnings,
-        notices: Vec::new(),
+        notices,
         sources,
     })
 }
 
-fn find_manifest(options: &LoadOptions, cwd: &Path) -> Result<PathBuf, ManifestError> {
+fn find_manifest(
+    options: &LoadOptions,
+    cwd: &Path,
+    notices: &mut Vec<String>,
+) -> Result<PathBuf, ManifestError> {
     if let Some(file) = &options.file {
         return Ok(normalize(&cwd.join(file)));
     }
@@ -90,23 +114,33 @@ fn find_manifest(options: &LoadOptions, cwd: &Path) -> Result<PathBuf, ManifestE
         .root
         .as_ref()
         .map_or_else(|| cwd.to_path_buf(), |root| normalize(&cwd.join(root)));
-    ["procmux.toml", "Procfile"]
-        .iter()
-        .map(|name| dir.join(name))
-        .find(|path| path.is_file())
-        .ok_or_else(|| {
-            let shown = display_path(cwd, &dir);
-            let shown = if shown.as_os_str().is_empty() {
-                ".".into()
-            } else {
-                shown.display().to_string()
-            };
-            ManifestError::new(
-                ErrorKind::NotFound,
-                format!("no procmux.toml or Procfile in {shown}"),
-            )
-            .help("create one, or name it with -f/--file")
-        })
+    let present: Vec<&str> = CANDIDATES
+        .into_iter()
+        .filter(|name| dir.join(name).is_file())
+        .collect();
+    let Some((&used, ignored)) = present.split_first() else {
+        let shown = display_path(cwd, &dir);
+        let shown = if shown.as_os_str().is_empty() {
+            ".".into()
+        } else {
+            shown.display().to_string()
+        };
+        return Err(ManifestError::new(
+            ErrorKind::NotFound,
+            format!("no procmux.toml, Procfile or Procfile.dev in {shown}"),
+        )
+        .help("create one, or name it with -f/--file"));
+    };
+    let skipped = &CANDIDATES[..CANDIDATES.iter().position(|&c| c == used).unwrap_or(0)];
+    if !skipped.is_empty() {
+        notices.push(format!("using {used} (no {} here)", skipped.join(" or ")));
+    }
+    for &other in ignored {
+        notices.push(format!(
+            "using {used}; {other} is ignored (use it with -f {other})"
+        ));
+    }
+    Ok(dir.join(used))
 }
 
 /// Reads a UTF-8 text file: `Ok(None)` when it does not exist. A leading BOM is dropped.

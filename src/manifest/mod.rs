@@ -10,21 +10,32 @@
 //!
 //! - `mod.rs`: the resolved types and [`LoadOptions`] / [`Loaded`];
 //! - `load.rs`: discovery and file reading; `resolve.rs`: the rules that make instances;
-//! - `raw.rs`: the serde / JSON Schema types of the TOML file; `values.rs`: its scalar values; `toml.rs`, `procfile.rs`,
-//!   `dotenv.rs`, `expand.rs`: the parsers; `formation.rs`: `-m web=2,all=1`;
+//!   `env.rs`: the environment layers, expansion and undefined-variable warnings;
+//! - `depends.rs`, `ready.rs`, `watch.rs`: `depends_on` (and [`Manifest::start_order`]),
+//!   `ready` and `watch`, each from its raw form to its resolved one; `address.rs`: the
+//!   `host:port` and URLs of `ready` checks;
+//! - `raw.rs`: the serde / JSON Schema types of the TOML file; `values.rs`: its scalar values;
+//!   `toml.rs`, `procfile.rs`, `dotenv.rs`, `expand.rs`: the parsers; `formation.rs`:
+//!   `-m web=2,all=1`; `bounds.rs`: the limits on durations and environment sizes;
 //! - `error.rs`: errors with spans and their rendering; `schema.rs`: the JSON Schema.
 
+mod address;
+mod bounds;
+mod depends;
 mod dotenv;
+mod env;
 mod error;
 mod expand;
 mod formation;
 mod load;
 mod procfile;
 mod raw;
+mod ready;
 mod resolve;
 mod schema;
 mod toml;
 mod values;
+mod watch;
 
 #[doc(hidden)]
 pub mod fuzzing;
@@ -35,6 +46,7 @@ use std::time::Duration;
 
 use schemars::JsonSchema;
 
+pub use bounds::{MAX_DURATION, MAX_ENV_ALL, MAX_ENV_TOTAL, MAX_ENV_VALUE};
 pub(crate) use error::nearest;
 pub use error::{ErrorKind, Location, ManifestError, Note, Warning};
 pub use formation::{Formation, FormationError};
@@ -42,6 +54,7 @@ pub use load::load;
 pub use resolve::MAX_INSTANCES;
 pub use schema::schema_json;
 pub use values::parse_duration;
+pub use watch::glob_set;
 
 use crate::supervisor::Signal;
 
@@ -66,13 +79,17 @@ pub const DEFAULT_BASE_PORT: u16 = 5000;
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct LoadOptions {
     /// `-f/--file`: the manifest (relative to `cwd`). `*.toml` is TOML, anything else a
-    /// Procfile. Absent: `procmux.toml`, else `Procfile`, in `root` when given, else in `cwd`.
+    /// Procfile. Absent: `procmux.toml`, else `Procfile`, else `Procfile.dev`, in `root` when
+    /// given, else in `cwd` (with [`Loaded::notices`] naming the file picked when it is not
+    /// `procmux.toml`, and the ones ignored).
     pub file: Option<PathBuf>,
     /// `-d/--root` (relative to `cwd`): the directory that relative `cwd` and `env_file`
     /// paths in the manifest resolve against. Absent: the manifest's directory.
     pub root: Option<PathBuf>,
-    /// `-e/--env-file` (relative to `cwd`): env files loaded after `settings.env_file` (or the
-    /// default `.env`) and before `[env]`. Each must exist.
+    /// `-e/--env-file` (relative to `cwd`): env files loaded after `settings.env_file` and
+    /// before `[env]`. Each must exist. Giving any replaces the default `.env` (as foreman
+    /// and honcho do): without them, `.env` in the root loads when present and
+    /// `settings.env_file` is absent.
     pub env_files: Vec<PathBuf>,
     /// `-m/--formation`: overrides the `instances` of the processes it names.
     pub formation: Option<Formation>,
@@ -81,7 +98,8 @@ pub struct LoadOptions {
     /// `--shell`: the shell for string commands, above `settings.shell`.
     pub shell: Option<String>,
     /// `-t/--timeout`: the grace for processes that set no `stop_timeout`, above
-    /// `settings.stop_timeout`.
+    /// `settings.stop_timeout`. Like every duration, at most [`MAX_DURATION`] (the CLI's
+    /// parser, [`parse_duration`], refuses more).
     pub default_stop_timeout: Option<Duration>,
     /// The environment procmux itself was started with: it fills `${VAR}` in env values and
     /// may give the base `PORT`. It is not copied into [`InstanceSpec::env`].
@@ -97,10 +115,15 @@ pub struct LoadOptions {
 pub struct Loaded {
     /// The resolved manifest.
     pub manifest: Manifest,
-    /// Things worth telling the user that did not stop the load (ignored Procfile lines...).
+    /// Things worth telling the user that did not stop the load, in the order found: ignored
+    /// Procfile lines, variables defined nowhere, missing `cwd` folders, PORTs past 65535...
+    /// Each appears once, even when the same env file is read for several processes.
     pub warnings: Vec<Warning>,
-    /// Facts about the load a user should see on the first `system` lines (which file was
-    /// picked when several could be, a `release` process that is skipped...).
+    /// Facts about the load a user should see on the first `system` lines, one sentence
+    /// each: which file discovery picked when it is not `procmux.toml`
+    /// (`using Procfile.dev (no procmux.toml or Procfile here)`), the candidates it ignored
+    /// (`using procmux.toml; Procfile is ignored (use it with -f Procfile)`), a Procfile
+    /// `release` that is not started.
     pub notices: Vec<String>,
     /// The manifest file (first) and every env file the load tried to read, including
     /// optional ones that were absent, as absolute paths: a reload watcher watches these.
@@ -148,7 +171,9 @@ pub struct Settings {
 pub struct ProcessSpec {
     /// The name (`web`), unique, matching `^[A-Za-z0-9_-]+$`.
     pub name: String,
-    /// 0-based position in file order (the `n` of the PORT rule).
+    /// 0-based position in file order. It is the `n` of the PORT rule, except after a
+    /// Procfile's `release` entry, which takes no PORT slot (the processes after it get the
+    /// PORT they would have without it).
     pub index: usize,
     /// The instances after `instances` and the formation; empty when disabled.
     pub instances: Vec<InstanceSpec>,

@@ -5,7 +5,11 @@
 //!   trailing blanks. Commands run through the shell.
 //! - Blank lines and lines whose first non-blank character is `#` are skipped; CRLF is fine.
 //! - Any other line is a [`Warning`] naming its line (foreman ignores it silently).
-//! - A duplicate name, an empty command and a file with no entry are errors.
+//! - A duplicate name, an empty command, the reserved name `system` and a file with no entry are
+//!   errors.
+//! - An entry named `release` is Heroku's release phase (migrations before a deploy), not a dev
+//!   process: it is marked so that resolution leaves it out of `procmux run` and of the PORT
+//!   slots (see `resolve.rs`).
 
 use std::ops::Range;
 use std::path::Path;
@@ -14,7 +18,10 @@ use toml::Spanned;
 
 use super::error::{ErrorKind, Location, ManifestError, Warning};
 use super::raw::{CommandLine, ProcessTable, RawManifest, RawProcess};
-use super::toml::is_process_name;
+use super::toml::{RESERVED_NAME, is_process_name, reserved_name};
+
+/// The name of Heroku's release-phase entry.
+pub(crate) const RELEASE: &str = "release";
 
 /// Parses `text`, the content of the Procfile shown as `path`.
 pub(crate) fn parse(path: &Path, text: &str) -> Result<(RawManifest, Vec<Warning>), ManifestError> {
@@ -36,11 +43,14 @@ pub(crate) fn parse(path: &Path, text: &str) -> Result<(RawManifest, Vec<Warning
         let name = &line[..name_len];
         let name_span = line_start..line_start + name_len;
         if name.is_empty() || !is_process_name(name) || !line[name_len..].starts_with(':') {
-            warnings.push(Warning {
-                message: "ignored line: not a `name: command` entry".into(),
-                location: Some(at(line_start..line_start + line.len())),
-            });
+            warnings.push(
+                Warning::new("ignored line: not a `name: command` entry")
+                    .at(at(line_start..line_start + line.len())),
+            );
             continue;
+        }
+        if name == RESERVED_NAME {
+            return Err(reserved_name().at(at(name_span)));
         }
         let after_colon = &line[name_len + 1..];
         let command = after_colon.trim();
@@ -69,6 +79,7 @@ pub(crate) fn parse(path: &Path, text: &str) -> Result<(RawManifest, Vec<Warning
                 command_span,
                 CommandLine::Shell(command.to_owned()),
             )),
+            release_phase: name == RELEASE,
             ..RawProcess::default()
         };
         processes.push((Spanned::new(name_span, name.to_owned()), process));
@@ -141,6 +152,19 @@ mod tests {
     }
 
     #[test]
+    fn release_is_marked() {
+        let (manifest, _) = parse(Path::new("Procfile"), "release: migrate\nweb: run\n")
+            .unwrap_or_else(|e| panic!("{e}"));
+        let marks: Vec<bool> = manifest
+            .processes
+            .0
+            .iter()
+            .map(|(_, p)| p.release_phase)
+            .collect();
+        assert_eq!(marks, [true, false]);
+    }
+
+    #[test]
     fn junk_lines_are_warnings_with_their_line() {
         let (entries, warnings) = entries("web: run\njunk\n  indented: x\nweb.1: x\nworker: go");
         assert_eq!(entries, pairs(&[("web", "run"), ("worker", "go")]));
@@ -156,6 +180,9 @@ mod tests {
         assert_eq!(empty.message, "empty command for process \"worker\"");
         assert_eq!(empty.location.map(|l| (l.line, l.column)), Some((2, 1)));
         assert_eq!(error("").kind, ErrorKind::NoProcesses);
+        let system = error("web: a\nsystem: b\n");
+        assert_eq!(system.message, "the process name \"system\" is reserved");
+        assert_eq!(system.location.map(|l| (l.line, l.column)), Some((2, 1)));
         assert_eq!(error("# only\n\njunk\n").kind, ErrorKind::NoProcesses);
     }
 }

@@ -13,7 +13,10 @@ use serde::Deserialize;
 use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 use toml::Spanned;
 
+use super::depends::DependsOn;
+use super::ready::RawReady;
 use super::values::{Count, Grace, PortNumber, StopSignal};
+use super::watch::Globs;
 use super::{ProcessColor, RestartPolicy};
 
 /// `procmux.toml`: settings, an environment for every process, and the processes.
@@ -54,6 +57,8 @@ pub(crate) struct RawSettings {
     pub port: Option<PortNumber>,
     /// Whether output lines start with the time.
     pub timestamps: Option<bool>,
+    /// Quiet time after a change before `watch` restarts act (default 100ms).
+    pub watch_debounce: Option<Grace>,
 }
 
 /// `[processes.NAME]`.
@@ -91,6 +96,25 @@ pub(crate) struct RawProcess {
     pub port: Option<PortNumber>,
     /// Colour of the output prefix (default: picked from a stable hash of the name).
     pub color: Option<ProcessColor>,
+    /// Processes to wait for before this one starts: a list of names (each must be ready), or
+    /// a table of name = "started" | "ready" | "completed".
+    #[serde(default)]
+    pub depends_on: DependsOn,
+    /// When this process counts as ready: exactly one of tcp, http, exec or log, and optional
+    /// timings.
+    #[schemars(with = "Option<RawReady>")]
+    pub ready: Option<Spanned<RawReady>>,
+    /// Globs, relative to the process's cwd, whose changes restart the process.
+    #[serde(default)]
+    pub watch: Globs,
+    /// Globs excluded from `watch` (on top of .git/, .gitignore and .ignore).
+    #[serde(default)]
+    pub watch_ignore: Globs,
+    /// A Procfile's `release` entry (Heroku's release phase): not started by default and
+    /// given no PORT slot. Never set from TOML.
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub release_phase: bool,
 }
 
 /// A command: a string for the shell, or a program and its arguments.

@@ -1,33 +1,47 @@
-//! From [`RawManifest`] to [`Manifest`]: defaults, env files and env precedence, `${VAR}`
-//! expansion, `PORT`, `PS`, the formation and the checks that need the file system.
+//! From [`RawManifest`] to [`Manifest`]: defaults, env files and env precedence, `PORT`, `PS`,
+//! the formation, the `release` convention, and the per-process keys (`depends_on.rs`,
+//! `ready.rs`, `watch.rs`, `env.rs` do the details).
 //!
 //! Decisions the design leaves open, made the way a user would expect:
 //!
 //! - Flags beat `[settings]`: `--shell`, `-t` and `-p` override `shell`, `stop_timeout` and
 //!   `port` of `[settings]`; a process's own `stop_timeout` still wins over `-t`.
+//! - `-e FILE` replaces the default `.env` (foreman and honcho do the same); the files of
+//!   `settings.env_file` still load, before the `-e` files.
 //! - The base port may also come from `PORT` in `[env]` (it beats the env files, as everywhere
 //!   else); an inherited `PORT` that is not a number is ignored with a warning.
 //! - `${VAR}` in env values sees the layers below it and the earlier keys of its own table; the
 //!   per-instance `PORT` and `PS` are set last, so `$PORT` in a *value* is the base
-//!   environment's; write `$PORT` in the command, where the shell expands it at start.
+//!   environment's; write `$PORT` in the command, where the shell expands it at start. `ready`
+//!   values are the exception: they expand from the instance's own environment.
 //! - Process `n` for the PORT rule counts every process in file order, including disabled
-//!   ones, so that `-m worker=0` does not move the ports of the others.
-//! - `cwd` must be an existing directory: `check` says so now rather than `run` failing later.
+//!   ones, so that `-m worker=0` does not move the ports of the others; only a Procfile's
+//!   `release` takes no slot.
+//! - A PORT past 65535 is not an error: the first instance it affects gets a warning, and
+//!   every instance whose PORT would be past it gets no `PORT` at all.
+//! - A `cwd` folder that does not exist is a warning, not an error: it may appear later (a
+//!   build creates it); starting the process reports the failure.
+//! - A Procfile entry named `release` (Heroku's release phase, usually migrations) resolves
+//!   with `autostart = false`, unless the formation names it (`-m release=1`; `all=` does not
+//!   count), takes no PORT slot and gets no `PORT` of its own; a notice says so. `procmux run
+//!   release` still runs it. In a `procmux.toml` a process called `release` is an ordinary
+//!   process: a TOML user who wants it skipped writes `autostart = false`.
 
-use std::collections::BTreeMap;
-use std::ops::Range;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use toml::Spanned;
 
-use super::dotenv;
-use super::error::{ErrorKind, Location, ManifestError, Warning, nearest};
-use super::expand::expand;
-use super::load::{display_path, normalize, read_text};
-use super::raw::{CommandLine, EnvFiles, EnvTable, RawManifest, RawProcess};
+use super::bounds::MAX_ENV_ALL;
+use super::env::{Env, EnvFileRef, apply_table, load_env_file, manifest_files};
+use super::error::{ErrorKind, Location, ManifestError, Warning};
+use super::formation::check_formation;
+use super::load::{display_path, normalize};
+use super::procfile::RELEASE;
+use super::raw::{CommandLine, RawManifest, RawProcess};
 use super::{
-    DEFAULT_BASE_PORT, DEFAULT_SHELL, DEFAULT_STOP_TIMEOUT, InstanceSpec, LoadOptions, Manifest,
-    ProcessCommand, ProcessSpec, Settings,
+    DEFAULT_BASE_PORT, DEFAULT_SHELL, DEFAULT_STOP_TIMEOUT, DEFAULT_WATCH_DEBOUNCE, InstanceSpec,
+    LoadOptions, Manifest, ProcessCommand, ProcessSpec, Settings, depends, ready, watch,
 };
 use crate::supervisor::Signal;
 
@@ -45,40 +59,26 @@ pub(crate) struct Context<'a> {
 }
 
 impl Context<'_> {
-    fn at(&self, span: Range<usize>) -> Location {
+    /// The location of `span` in the manifest.
+    pub fn at(&self, span: std::ops::Range<usize>) -> Location {
         Location::from_span(self.manifest_shown, self.manifest_text, span)
     }
 }
 
-/// Variables procmux sets, over the inherited environment used for lookups only.
-#[derive(Clone)]
-struct Env<'a> {
-    inherited: &'a BTreeMap<String, String>,
-    set: BTreeMap<String, String>,
-}
-
-impl Env<'_> {
-    fn lookup(&self, name: &str) -> Option<String> {
-        self.set
-            .get(name)
-            .or_else(|| self.inherited.get(name))
-            .cloned()
-    }
-}
-
-/// An env file to read, relative to `base`, and where it was named (a span in the manifest,
-/// or `None` for `-e` flags and the default `.env`).
-struct EnvFileRef {
-    path: PathBuf,
-    required: bool,
-    named_at: Option<Range<usize>>,
+/// What the load reports besides the manifest.
+pub(crate) struct Report<'a> {
+    /// Every file read or looked for.
+    pub sources: &'a mut Vec<PathBuf>,
+    /// Problems that did not stop the load.
+    pub warnings: &'a mut Vec<Warning>,
+    /// Facts for the first `system` lines.
+    pub notices: &'a mut Vec<String>,
 }
 
 pub(crate) fn resolve(
     cx: &Context<'_>,
     raw: RawManifest,
-    sources: &mut Vec<PathBuf>,
-    warnings: &mut Vec<Warning>,
+    report: &mut Report<'_>,
 ) -> Result<Manifest, ManifestError> {
     let options = cx.options;
     if raw.processes.0.is_empty() {
@@ -90,12 +90,11 @@ pub(crate) fn resolve(
     }
     check_formation(options, &raw)?;
 
-    let mut env = Env {
-        inherited: &options.inherited_env,
-        set: BTreeMap::new(),
-    };
+    let mut env = Env::new(&options.inherited_env);
     let mut files = match &raw.settings.env_file {
         Some(list) => manifest_files(cx, list),
+        // `-e` replaces the default `.env`, as in foreman and honcho.
+        None if !options.env_files.is_empty() => Vec::new(),
         None => vec![EnvFileRef {
             path: cx.root.join(".env"),
             required: false,
@@ -108,10 +107,10 @@ pub(crate) fn resolve(
         named_at: None,
     }));
     for file in &files {
-        load_env_file(cx, file, &mut env, sources)?;
+        load_env_file(cx, file, &mut env, report.sources, report.warnings)?;
     }
-    apply_table(cx, &raw.env, &mut env)?;
-    let base_port = base_port(cx, &raw, &env, warnings)?;
+    apply_table(cx, &raw.env, &mut env, report.warnings)?;
+    let base_port = base_port(cx, &raw, &env, report.warnings)?;
 
     let settings = &raw.settings;
     let shell = options
@@ -119,28 +118,43 @@ pub(crate) fn resolve(
         .clone()
         .or_else(|| settings.shell.clone())
         .unwrap_or_else(|| DEFAULT_SHELL.to_owned());
-    let stop_signal = settings.stop_signal.map_or(Signal::Terminate, |s| s.0);
-    let stop_timeout = options
-        .default_stop_timeout
-        .or(settings.stop_timeout.map(|g| g.0))
-        .unwrap_or(DEFAULT_STOP_TIMEOUT);
+    let defaults = Defaults {
+        shell: &shell,
+        stop_signal: settings.stop_signal.map_or(Signal::Terminate, |s| s.0),
+        stop_timeout: options
+            .default_stop_timeout
+            .or(settings.stop_timeout.map(|g| g.0))
+            .unwrap_or(DEFAULT_STOP_TIMEOUT),
+        base_port,
+    };
 
+    let mut tally = Tally::default();
     let mut processes = Vec::with_capacity(raw.processes.0.len());
     for (index, (name, process)) in raw.processes.0.iter().enumerate() {
-        let defaults = Defaults {
-            shell: &shell,
-            stop_signal,
-            stop_timeout,
-            base_port,
-        };
-        let spec = resolve_process(cx, index, name, process, &defaults, &env, sources)?;
+        let spec = resolve_process(
+            cx, index, name, process, &defaults, &env, &mut tally, report,
+        )?;
         processes.push(spec);
+    }
+
+    let counts: Vec<u32> = processes
+        .iter()
+        .map(|p| u32::try_from(p.instances.len()).unwrap_or(u32::MAX))
+        .collect();
+    let dependencies = depends::resolve(&raw.processes.0, &counts, &|span| cx.at(span))?;
+    for (process, dependencies) in processes.iter_mut().zip(dependencies) {
+        for instance in &mut process.instances {
+            instance.depends_on.clone_from(&dependencies);
+        }
     }
     Ok(Manifest {
         settings: Settings {
             root: cx.root.to_path_buf(),
             timestamps: raw.settings.timestamps,
-            watch_debounce: super::DEFAULT_WATCH_DEBOUNCE,
+            watch_debounce: raw
+                .settings
+                .watch_debounce
+                .map_or(DEFAULT_WATCH_DEBOUNCE, |g| g.0),
         },
         processes,
     })
@@ -150,10 +164,23 @@ pub(crate) fn resolve(
 struct Defaults<'a> {
     shell: &'a str,
     stop_signal: Signal,
-    stop_timeout: std::time::Duration,
+    stop_timeout: Duration,
     base_port: u16,
 }
 
+/// What resolution counts across processes.
+#[derive(Default)]
+struct Tally {
+    /// The PORT rule's `n` of the next process.
+    port_slot: u32,
+    /// Whether a PORT past 65535 was reported (only the first is).
+    port_overflow_reported: bool,
+    /// The environments of the instances so far, each counted once per instance (each holds
+    /// its own copy), checked against [`MAX_ENV_ALL`] before the copies are made.
+    env_bytes: usize,
+}
+
+#[allow(clippy::too_many_arguments)] // each is a distinct input of one process's resolution
 fn resolve_process(
     cx: &Context<'_>,
     index: usize,
@@ -161,7 +188,8 @@ fn resolve_process(
     process: &RawProcess,
     defaults: &Defaults<'_>,
     global: &Env<'_>,
-    sources: &mut Vec<PathBuf>,
+    tally: &mut Tally,
+    report: &mut Report<'_>,
 ) -> Result<ProcessSpec, ManifestError> {
     let command = command(cx, name, process, defaults.shell)?;
     let cwd = match &process.cwd {
@@ -169,12 +197,16 @@ fn resolve_process(
             let path = normalize(&cx.root.join(cwd.get_ref()));
             if !path.is_dir() {
                 let shown = display_path(cx.cwd, &path);
-                return Err(ManifestError::new(
-                    ErrorKind::NotFound,
-                    format!("working directory not found: {}", shown.display()),
-                )
-                .at(cx.at(cwd.span()))
-                .note("cwd is relative to the root, the manifest's directory unless -d says otherwise"));
+                let problem = if path.exists() {
+                    "not a folder"
+                } else {
+                    "no such folder"
+                };
+                report.warnings.push(
+                    Warning::new(format!("{problem}: {} (cwd)", shown.display()))
+                        .at(cx.at(cwd.span()))
+                        .note("cwd is relative to the root, the manifest's folder unless -d says otherwise"),
+                );
             }
             path
         }
@@ -186,16 +218,14 @@ fn resolve_process(
     let mut own_port = process.env.0.iter().any(|(key, _)| key.get_ref() == "PORT");
     if let Some(list) = &process.env_file {
         for file in manifest_files(cx, list) {
-            own_port |= load_env_file(cx, &file, &mut env, sources)?;
+            own_port |= load_env_file(cx, &file, &mut env, report.sources, report.warnings)?;
         }
     }
-    apply_table(cx, &process.env, &mut env)?;
+    apply_table(cx, &process.env, &mut env, report.warnings)?;
 
     let name_text = name.get_ref();
-    let count = cx
-        .options
-        .formation
-        .as_ref()
+    let formation = cx.options.formation.as_ref();
+    let count = formation
         .and_then(|f| f.count_for(name_text))
         .or(process.instances.map(|c| c.0))
         .unwrap_or(1);
@@ -209,37 +239,84 @@ fn resolve_process(
         .at(cx.at(name.span()))
         .note("the count comes from `instances` or the formation (-m)"));
     }
-    let first_port = match process.port.map(|p| p.0) {
-        Some(port) => u32::from(port),
-        None => {
-            let n = u32::try_from(index).unwrap_or(u32::MAX);
-            u32::from(defaults.base_port).saturating_add(n.saturating_mul(100))
-        }
+    let named_by_formation =
+        formation.is_some_and(|f| f.counts.iter().any(|(n, _)| n == name_text));
+    let skipped_release = process.release_phase && !named_by_formation;
+    if skipped_release && count > 0 {
+        report.notices.push(format!(
+            "{RELEASE} is a Heroku release-phase command: not started (run it with `procmux run {RELEASE}`, or -m {RELEASE}=1)"
+        ));
+    }
+    // The release phase takes no PORT slot, so the processes after it keep their ports.
+    let first_port = if process.release_phase {
+        None
+    } else {
+        let slot = tally.port_slot;
+        tally.port_slot = tally.port_slot.saturating_add(1);
+        Some(match process.port.map(|p| p.0) {
+            Some(port) => u32::from(port),
+            None => u32::from(defaults.base_port).saturating_add(slot.saturating_mul(100)),
+        })
     };
+    let watch = watch::resolve(cx, &process.watch)?;
+    let watch_ignore = watch::resolve(cx, &process.watch_ignore)?;
+    let count_bytes = usize::try_from(count).unwrap_or(usize::MAX);
+    tally.env_bytes = tally
+        .env_bytes
+        .saturating_add(env.size.saturating_mul(count_bytes));
+    if tally.env_bytes > MAX_ENV_ALL {
+        return Err(ManifestError::new(
+            ErrorKind::InvalidValue,
+            format!(
+                "with the {count} instance{} of {name_text:?}, the environments of all instances take more than 256 MiB",
+                if count == 1 { "" } else { "s" },
+            ),
+        )
+        .at(cx.at(name.span()))
+        .help("run fewer instances, or give them a smaller environment"));
+    }
+
     let mut instances = Vec::new();
     for i in 1..=count {
         let mut instance_env = env.set.clone();
-        if !own_port {
-            let port = first_port.saturating_add(i - 1);
-            if port > u32::from(u16::MAX) {
-                return Err(ManifestError::new(
-                    ErrorKind::InvalidValue,
-                    format!("PORT of {name_text}.{i} would be {port}, above 65535"),
-                )
-                .at(cx.at(name.span()))
-                .help("lower the base port (-p, settings.port) or this process's port"));
+        if let (false, Some(first)) = (own_port, first_port) {
+            let port = first.saturating_add(i - 1);
+            if port <= u32::from(u16::MAX) {
+                instance_env.insert("PORT".into(), port.to_string());
+            } else if !tally.port_overflow_reported {
+                tally.port_overflow_reported = true;
+                report.warnings.push(
+                    Warning::new(format!(
+                        "PORT of {name_text}.{i} would be {port}, above 65535: processes from {name_text} on get no PORT"
+                    ))
+                    .at(cx.at(name.span()))
+                    .help("lower the base port (-p, settings.port) or this process's port"),
+                );
             }
-            instance_env.insert("PORT".into(), port.to_string());
         }
         instance_env.insert("PS".into(), format!("{name_text}.{i}"));
+        let display_name = if count == 1 {
+            name_text.clone()
+        } else {
+            format!("{name_text}.{i}")
+        };
+        let ready = match &process.ready {
+            Some(check) => Some(ready::resolve(
+                cx,
+                check,
+                &ready::Instance {
+                    name: &display_name,
+                    env: &instance_env,
+                    shell: defaults.shell,
+                },
+                report.warnings,
+            )?),
+            None => None,
+        };
         instances.push(InstanceSpec {
             process: name_text.clone(),
             index: i,
-            display_name: if count == 1 {
-                name_text.clone()
-            } else {
-                format!("{name_text}.{i}")
-            },
+            display_name,
             command: command.clone(),
             cwd: cwd.clone(),
             env: instance_env,
@@ -248,12 +325,12 @@ fn resolve_process(
             restart: process.restart.unwrap_or_default(),
             max_restarts: process.max_restarts.map(|c| c.0),
             can_die: process.can_die.unwrap_or(false),
-            autostart: process.autostart.unwrap_or(true),
+            autostart: !skipped_release && process.autostart.unwrap_or(true),
             color: process.color,
             depends_on: Vec::new(),
-            ready: None,
-            watch: Vec::new(),
-            watch_ignore: Vec::new(),
+            ready,
+            watch: watch.clone(),
+            watch_ignore: watch_ignore.clone(),
         });
     }
     Ok(ProcessSpec {
@@ -300,71 +377,6 @@ fn command(
     }
 }
 
-fn manifest_files(cx: &Context<'_>, list: &Spanned<EnvFiles>) -> Vec<EnvFileRef> {
-    EnvFiles::items(list)
-        .into_iter()
-        .map(|item| EnvFileRef {
-            path: cx.root.join(item.get_ref()),
-            required: true,
-            named_at: Some(item.span()),
-        })
-        .collect()
-}
-
-/// Reads one env file into `env`; returns whether it set `PORT`.
-fn load_env_file(
-    cx: &Context<'_>,
-    file: &EnvFileRef,
-    env: &mut Env<'_>,
-    sources: &mut Vec<PathBuf>,
-) -> Result<bool, ManifestError> {
-    let path = normalize(&file.path);
-    let shown = display_path(cx.cwd, &path);
-    if !sources.contains(&path) {
-        sources.push(path.clone());
-    }
-    let Some(text) = read_text(&path, &shown)? else {
-        if !file.required {
-            return Ok(false);
-        }
-        let error = ManifestError::new(
-            ErrorKind::MissingEnvFile,
-            format!("env file not found: {}", shown.display()),
-        );
-        return Err(match &file.named_at {
-            Some(span) => error.at(cx.at(span.clone())),
-            None => error.note("named with -e/--env-file"),
-        });
-    };
-    let entries = dotenv::parse(&text, &|name| env.lookup(name)).map_err(|error| {
-        ManifestError::new(ErrorKind::Syntax, error.message)
-            .at(Location::from_span(&shown, &text, error.span))
-    })?;
-    let sets_port = entries.iter().any(|(key, _)| key == "PORT");
-    env.set.extend(entries);
-    Ok(sets_port)
-}
-
-/// Expands and sets the entries of an `[env]` or `env = {...}` table, in file order.
-fn apply_table(cx: &Context<'_>, table: &EnvTable, env: &mut Env<'_>) -> Result<(), ManifestError> {
-    for (key, value) in &table.0 {
-        let name = key.get_ref();
-        if name.is_empty() || name.contains('=') {
-            return Err(ManifestError::new(
-                ErrorKind::InvalidValue,
-                format!("invalid environment variable name {name:?}"),
-            )
-            .at(cx.at(key.span()))
-            .help("names must be non-empty and cannot contain \"=\""));
-        }
-        let expanded = expand(value.get_ref(), false, &|name| env.lookup(name)).map_err(|e| {
-            ManifestError::new(ErrorKind::InvalidValue, e.message).at(cx.at(value.span()))
-        })?;
-        env.set.insert(key.get_ref().clone(), expanded);
-    }
-    Ok(())
-}
-
 fn base_port(
     cx: &Context<'_>,
     raw: &RawManifest,
@@ -385,42 +397,10 @@ fn base_port(
     if let Some(port) = env.inherited.get("PORT") {
         match port.trim().parse() {
             Ok(port) => return Ok(port),
-            Err(_) => warnings.push(Warning {
-                message: format!(
-                    "ignoring the inherited PORT={port:?}: not a port number; using {DEFAULT_BASE_PORT}"
-                ),
-                location: None,
-            }),
+            Err(_) => warnings.push(Warning::new(format!(
+                "ignoring the inherited PORT={port:?}: not a port number; using {DEFAULT_BASE_PORT}"
+            ))),
         }
     }
     Ok(DEFAULT_BASE_PORT)
-}
-
-fn check_formation(options: &LoadOptions, raw: &RawManifest) -> Result<(), ManifestError> {
-    let Some(formation) = &options.formation else {
-        return Ok(());
-    };
-    let names: Vec<&str> = raw
-        .processes
-        .0
-        .iter()
-        .map(|(n, _)| n.get_ref().as_str())
-        .collect();
-    for (name, _) in &formation.counts {
-        if names.contains(&name.as_str()) {
-            continue;
-        }
-        let mut error = ManifestError::new(
-            ErrorKind::Formation,
-            format!("unknown process {name:?} in the formation"),
-        );
-        if let Some(suggestion) = nearest(name, names.iter().copied()) {
-            error = error.help(format!("did you mean {suggestion:?}?"));
-        }
-        return Err(error.note(format!(
-            "the processes are {}",
-            super::error::quoted_list(&names)
-        )));
-    }
-    Ok(())
 }

@@ -15,6 +15,7 @@ pub fn schema_json() -> String {
 
 #[cfg(test)]
 mod tests {
+    use super::super::ready::READY_KEYS;
     use super::super::toml::{PROCESS_KEYS, SETTINGS_KEYS, TOP_KEYS};
     use super::*;
 
@@ -57,6 +58,16 @@ mod tests {
         assert_eq!(names("ProcessColor"), colors);
         let policies: Vec<&str> = RestartPolicy::ALL.iter().map(|p| p.as_str()).collect();
         assert_eq!(names("RestartPolicy"), policies);
+        let conditions: Vec<&str> = super::super::Condition::ALL
+            .iter()
+            .map(|c| c.as_str())
+            .collect();
+        let table = &schema["$defs"]["DependsOn"]["anyOf"][1]["additionalProperties"]["enum"];
+        let listed: Vec<&str> = table
+            .as_array()
+            .map(|names| names.iter().filter_map(|n| n.as_str()).collect())
+            .unwrap_or_default();
+        assert_eq!(listed, conditions);
     }
 
     /// The key lists used for "unknown key" errors must match the serde types.
@@ -66,5 +77,6 @@ mod tests {
         assert_eq!(keys(&schema), sorted(TOP_KEYS));
         assert_eq!(keys(&schema["$defs"]["Settings"]), sorted(SETTINGS_KEYS));
         assert_eq!(keys(&schema["$defs"]["Process"]), sorted(PROCESS_KEYS));
+        assert_eq!(keys(&schema["$defs"]["Ready"]), sorted(READY_KEYS));
     }
 }

@@ -14,6 +14,7 @@ use toml::de::{DeTable, DeValue};
 
 use super::error::{ErrorKind, Location, ManifestError, nearest, quoted_list};
 use super::raw::RawManifest;
+use super::ready::{CHECK_KEYS, READY_KEYS};
 
 /// The top-level keys of `procmux.toml`.
 pub(crate) const TOP_KEYS: &[&str] = &["settings", "env", "processes"];
@@ -26,10 +27,11 @@ pub(crate) const SETTINGS_KEYS: &[&str] = &[
     "env_file",
     "port",
     "timestamps",
+    "watch_debounce",
 ];
 
-/// The keys of `[processes.NAME]`. A new key (`depends_on`, `ready`, `watch`...) is a field of
-/// `RawProcess` and a name here; a test checks that the two agree.
+/// The keys of `[processes.NAME]`. A new key is a field of `RawProcess` and a name here; a
+/// test checks that the two agree.
 pub(crate) const PROCESS_KEYS: &[&str] = &[
     "command",
     "cwd",
@@ -44,6 +46,10 @@ pub(crate) const PROCESS_KEYS: &[&str] = &[
     "autostart",
     "port",
     "color",
+    "depends_on",
+    "ready",
+    "watch",
+    "watch_ignore",
 ];
 
 /// Parses and checks `text`, the content of the TOML manifest shown as `path`.
@@ -93,7 +99,12 @@ fn check_document(document: &DeTable<'_>) -> Option<Problem> {
     }
     if let Some(processes) = table(document, "processes") {
         for (name, value) in processes {
-            if !is_process_name(name.get_ref()) {
+            if name.get_ref() == RESERVED_NAME {
+                problems.push(Problem {
+                    span: name.span(),
+                    error: reserved_name(),
+                });
+            } else if !is_process_name(name.get_ref()) {
                 problems.push(Problem {
                     span: name.span(),
                     error: ManifestError::new(
@@ -105,6 +116,7 @@ fn check_document(document: &DeTable<'_>) -> Option<Problem> {
             }
             if let DeValue::Table(process) = value.get_ref() {
                 check_keys(process, PROCESS_KEYS, "[processes.NAME]", &mut problems);
+                check_ready(process, &mut problems);
             } else {
                 expect_table(
                     value,
@@ -117,6 +129,51 @@ fn check_document(document: &DeTable<'_>) -> Option<Problem> {
     problems
         .into_iter()
         .min_by_key(|problem| problem.span.start)
+}
+
+/// A `ready` table: known keys, and exactly one check.
+fn check_ready(process: &DeTable<'_>, out: &mut Vec<Problem>) {
+    let Some((key, value)) = process.iter().find(|(key, _)| key.get_ref() == "ready") else {
+        return;
+    };
+    // Not a table: serde reports the type at the value.
+    let DeValue::Table(ready) = value.get_ref() else {
+        return;
+    };
+    let problems_before = out.len();
+    check_keys(ready, READY_KEYS, "a ready table", out);
+    // `ready = { tpc = 5432 }` has no check because of the typo: say only that.
+    let misspelt = out.len() > problems_before;
+    let mut checks: Vec<&Spanned<std::borrow::Cow<'_, str>>> = ready
+        .iter()
+        .map(|(key, _)| key)
+        .filter(|key| CHECK_KEYS.contains(&key.get_ref().as_ref()))
+        .collect();
+    checks.sort_by_key(|key| key.span().start);
+    let one_of = format!(
+        "a ready table takes exactly one of {}",
+        quoted_list(CHECK_KEYS).replacen(" and ", " or ", 1)
+    );
+    match checks.as_slice() {
+        [] if misspelt => {}
+        [] => out.push(Problem {
+            span: key.span(),
+            error: ManifestError::new(ErrorKind::InvalidValue, "ready has no check").help(one_of),
+        }),
+        [_] => {}
+        [first, second, ..] => out.push(Problem {
+            span: second.span(),
+            error: ManifestError::new(
+                ErrorKind::InvalidValue,
+                format!(
+                    "two checks in one ready table: {:?} and {:?}",
+                    first.get_ref(),
+                    second.get_ref()
+                ),
+            )
+            .help(one_of),
+        }),
+    }
 }
 
 /// Strings with `\u0000`: no command line, path or environment variable can hold a NUL.
@@ -193,6 +250,20 @@ fn check_keys(table: &DeTable<'_>, allowed: &[&str], where_: &str, out: &mut Vec
             error,
         });
     }
+}
+
+/// The name procmux gives its own output lines, which no process may take.
+pub(crate) const RESERVED_NAME: &str = "system";
+
+/// The error for a process named [`RESERVED_NAME`] (the caller adds the location).
+pub(crate) fn reserved_name() -> ManifestError {
+    ManifestError::new(
+        ErrorKind::InvalidValue,
+        format!("the process name {RESERVED_NAME:?} is reserved"),
+    )
+    .help(format!(
+        "procmux prints its own messages as {RESERVED_NAME:?}; give this process another name"
+    ))
 }
 
 /// Whether `name` can name a process: `^[A-Za-z0-9_-]+$`.

@@ -1,6 +1,7 @@
 //! Scalar values of the manifest with hand-written deserializers, so that a wrong value gets a
 //! message in the user's words ("a whole number", "a port number", "did you mean") at its own
-//! line and column: counts, ports, signals, durations, restart policies and colours.
+//! line and column: counts, ports, signals, durations (at most 24 h), restart policies, colours
+//! and `depends_on` conditions.
 
 use std::borrow::Cow;
 use std::fmt;
@@ -10,8 +11,9 @@ use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use serde::Deserialize;
 use serde::de::{self, Deserializer, Unexpected, Visitor};
 
+use super::bounds::MAX_DURATION;
 use super::error::{nearest, quoted_list};
-use super::{ProcessColor, RestartPolicy};
+use super::{Condition, ProcessColor, RestartPolicy};
 use crate::supervisor::Signal;
 
 /// Deserializes a whole number in `min..=max`, described as `expected` in errors.
@@ -145,6 +147,12 @@ impl<'de> Deserialize<'de> for RestartPolicy {
     }
 }
 
+impl<'de> Deserialize<'de> for Condition {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        named(deserializer, "condition", &Self::ALL, |c| c.as_str())
+    }
+}
+
 impl<'de> Deserialize<'de> for ProcessColor {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         named(deserializer, "colour", &Self::ALL, |c| c.as_str())
@@ -210,33 +218,51 @@ impl Visitor<'_> for GraceVisitor {
         parse_duration(value).map(Grace).map_err(E::custom)
     }
     fn visit_i64<E: de::Error>(self, value: i64) -> Result<Self::Value, E> {
-        u64::try_from(value)
-            .map(|secs| Grace(Duration::from_secs(secs)))
-            .map_err(|_| E::custom(format!("negative duration {value}")))
+        let secs =
+            u64::try_from(value).map_err(|_| E::custom(format!("negative duration {value}")))?;
+        bounded(Duration::from_secs(secs), &value.to_string())
+            .map(Grace)
+            .map_err(E::custom)
     }
     fn visit_f64<E: de::Error>(self, value: f64) -> Result<Self::Value, E> {
         if value < 0.0 {
             return Err(E::custom(format!("negative duration {value}")));
         }
-        Duration::try_from_secs_f64(value)
+        let duration = Duration::try_from_secs_f64(value)
+            .map_err(|_| E::custom(format!("invalid duration {value}")))?;
+        bounded(duration, &value.to_string())
             .map(Grace)
-            .map_err(|_| E::custom(format!("invalid duration {value}")))
+            .map_err(E::custom)
     }
 }
 
 /// Parses a duration as the manifest and `-t` write it: "500ms", "5s", "1m 30s" (humantime) or
-/// a plain number of seconds ("5", "0.5"). Negative, infinite and NaN values are errors.
+/// a plain number of seconds ("5", "0.5"). Negative, infinite and NaN values are errors, and
+/// so is anything longer than [`MAX_DURATION`] (24 h): no timer procmux keeps needs more, and
+/// the bound keeps every `Instant + duration` far from overflowing.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let trimmed = text.trim();
-    if let Ok(secs) = trimmed.parse::<f64>() {
+    let duration = if let Ok(secs) = trimmed.parse::<f64>() {
         if secs.is_sign_negative() {
             return Err(format!("negative duration {text:?}"));
         }
-        return Duration::try_from_secs_f64(secs).map_err(|_| format!("invalid duration {text:?}"));
+        Duration::try_from_secs_f64(secs).map_err(|_| format!("invalid duration {text:?}"))?
+    } else {
+        humantime::parse_duration(trimmed).map_err(|_| {
+            format!("invalid duration {text:?} (expected e.g. \"500ms\", \"5s\", \"1m\" or a number of seconds)")
+        })?
+    };
+    bounded(duration, &format!("{text:?}"))
+}
+
+/// `duration` when it is at most [`MAX_DURATION`]; `shown` is how the user wrote it.
+fn bounded(duration: Duration, shown: &str) -> Result<Duration, String> {
+    if duration > MAX_DURATION {
+        return Err(format!(
+            "duration {shown} is longer than 24h, the longest procmux accepts"
+        ));
     }
-    humantime::parse_duration(trimmed).map_err(|_| {
-        format!("invalid duration {text:?} (expected e.g. \"500ms\", \"5s\", \"1m\" or a number of seconds)")
-    })
+    Ok(duration)
 }
 
 impl JsonSchema for Grace {
@@ -245,10 +271,10 @@ impl JsonSchema for Grace {
     }
     fn json_schema(_: &mut SchemaGenerator) -> Schema {
         json_schema!({
-            "description": "A duration: \"500ms\", \"5s\", \"1m\", \"1m 30s\", or a number of seconds.",
+            "description": "A duration: \"500ms\", \"5s\", \"1m\", \"1m 30s\", or a number of seconds; at most 24h.",
             "anyOf": [
                 { "type": "string" },
-                { "type": "number", "minimum": 0 }
+                { "type": "number", "minimum": 0, "maximum": 86400 }
             ]
         })
     }
@@ -270,5 +296,13 @@ mod tests {
         assert!(parse_duration("1e400").is_err());
         assert!(parse_duration("NaN").is_err());
         assert!(parse_duration("").is_err());
+        assert_eq!(parse_duration("24h"), Ok(MAX_DURATION));
+        assert_eq!(parse_duration("86400"), Ok(MAX_DURATION));
+        assert_eq!(
+            parse_duration("25h"),
+            Err("duration \"25h\" is longer than 24h, the longest procmux accepts".into())
+        );
+        assert!(parse_duration("86400.001").is_err());
+        assert!(parse_duration("1000000000000d").is_err());
     }
 }

@@ -80,3 +80,47 @@ fn formation_typo() {
 fn no_manifest() {
     insta::assert_snapshot!(Project::new().error().render());
 }
+
+#[test]
+fn dependency_cycle() {
+    insta::assert_snapshot!(render_toml(
+        "[processes.web]\ncommand = \"x\"\ndepends_on = [\"api\"]\n\n[processes.api]\ncommand = \"x\"\ndepends_on = { web = \"started\" }\n"
+    ));
+}
+
+#[test]
+fn unknown_dependency() {
+    insta::assert_snapshot!(render_toml(
+        "[processes.db]\ncommand = \"x\"\n\n[processes.web]\ncommand = \"x\"\ndepends_on = [\"bd\"]\n"
+    ));
+}
+
+#[test]
+fn two_checks_in_one_ready_table() {
+    insta::assert_snapshot!(render_toml(
+        "[processes.db]\ncommand = \"x\"\nready = { tcp = \"$PORT\", log = \"ready\" }\n"
+    ));
+}
+
+#[test]
+fn https_ready_check() {
+    insta::assert_snapshot!(render_toml(
+        "[processes.web]\ncommand = \"x\"\nready.http = \"https://127.0.0.1:$PORT/up\"\n"
+    ));
+}
+
+#[test]
+fn reserved_name() {
+    insta::assert_snapshot!(Project::procfile("web: a\nsystem: b\n").error().render());
+}
+
+#[test]
+fn load_warnings() {
+    let loaded = Project::toml(
+        "[env]\nGREETING = \"Hello ${UNDEFINED}!\"\n\n[processes.web]\ncommand = \"x\"\ncwd = \"services/web\"\nport = 65535\ninstances = 2\n",
+    )
+    .file(".env", "PASSWORD=pa$$word\n")
+    .load();
+    let rendered: String = loaded.warnings.iter().map(|w| w.render()).collect();
+    insta::assert_snapshot!(rendered);
+}

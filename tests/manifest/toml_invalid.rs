@@ -30,11 +30,11 @@ const CASES: &[(&str, ErrorKind, usize, usize, &str)] = &[
         "unknown key \"shel\"",
     ),
     (
-        "[processes.web]\ncommand = \"x\"\ndepends_on = [\"db\"]\n",
+        "[processes.web]\ncommand = \"x\"\ndepend_on = [\"db\"]\n",
         ErrorKind::UnknownKey,
         3,
         1,
-        "unknown key \"depends_on\"",
+        "unknown key \"depend_on\"",
     ),
     (
         "[processes.web]\ncommand = \"x\"\ninstances = \"two\"\n",
@@ -198,13 +198,6 @@ const CASES: &[(&str, ErrorKind, usize, usize, &str)] = &[
         "unterminated \"${\": expected a closing \"}\"",
     ),
     (
-        "[processes.web]\ncommand = \"x\"\ncwd = \"nowhere\"\n",
-        ErrorKind::NotFound,
-        3,
-        7,
-        "working directory not found: nowhere",
-    ),
-    (
         "[processes.web]\ncommand = \"x\"\nenv_file = [\".env.a\", \".env.missing\"]\n",
         ErrorKind::MissingEnvFile,
         3,
@@ -217,13 +210,6 @@ const CASES: &[(&str, ErrorKind, usize, usize, &str)] = &[
         2,
         12,
         "env file not found: .env.missing",
-    ),
-    (
-        "[settings]\nport = 65500\n[processes.a]\ncommand = \"x\"\n[processes.b]\ncommand = \"x\"\n",
-        ErrorKind::InvalidValue,
-        5,
-        12,
-        "PORT of b.1 would be 65600, above 65535",
     ),
 ];
 
@@ -278,7 +264,10 @@ fn the_first_problem_in_the_file_is_reported() {
 fn no_manifest() {
     let error = Project::new().error();
     assert_eq!(error.kind, ErrorKind::NotFound);
-    assert_eq!(error.message, "no procmux.toml or Procfile in .");
+    assert_eq!(
+        error.message,
+        "no procmux.toml, Procfile or Procfile.dev in ."
+    );
     let error = Project::new()
         .with(|o| o.file = Some("nope.toml".into()))
         .error();

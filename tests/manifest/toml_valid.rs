@@ -2,7 +2,10 @@
 
 use std::time::Duration;
 
-use procmux::manifest::{InstanceSpec, ProcessColor, ProcessCommand, RestartPolicy};
+use procmux::manifest::{
+    Condition, Dependency, InstanceSpec, ProcessColor, ProcessCommand, ReadyCheck, ReadyKind,
+    RestartPolicy,
+};
 use procmux::supervisor::Signal;
 
 use crate::support::{Project, env};
@@ -17,6 +20,7 @@ stop_signal = "QUIT"
 stop_timeout = "2s"
 port = 4000
 timestamps = false
+watch_debounce = "250ms"
 
 [env]
 RUST_LOG = "info"
@@ -35,6 +39,10 @@ can_die = true
 autostart = false
 port = 3000
 color = "bright_cyan"
+depends_on = { worker = "started" }
+ready = { tcp = "$PORT", interval = "1s" }
+watch = "app/**/*.rb"
+watch_ignore = ["tmp/**"]
 
 [processes.worker]
 command = "bundle exec sidekiq"
@@ -74,12 +82,25 @@ command = "bundle exec sidekiq"
             can_die: true,
             autostart: false,
             color: Some(ProcessColor::BrightCyan),
-            depends_on: Vec::new(),
-            ready: None,
-            watch: Vec::new(),
-            watch_ignore: Vec::new(),
+            depends_on: vec![Dependency {
+                process: "worker".into(),
+                condition: Condition::Started,
+            }],
+            ready: Some(ReadyCheck {
+                kind: ReadyKind::Tcp {
+                    host: "127.0.0.1".into(),
+                    port: 3001,
+                },
+                interval: Duration::from_secs(1),
+                initial_delay: ReadyCheck::DEFAULT_INITIAL_DELAY,
+                attempt_timeout: ReadyCheck::DEFAULT_ATTEMPT_TIMEOUT,
+                timeout: ReadyCheck::DEFAULT_TIMEOUT,
+            }),
+            watch: vec!["app/**/*.rb".into()],
+            watch_ignore: vec!["tmp/**".into()],
         }
     );
+    assert_eq!(manifest.settings.watch_debounce, Duration::from_millis(250));
     let worker = &manifest.processes[1].instances[0];
     assert_eq!(
         worker.command,
