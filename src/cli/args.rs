@@ -8,6 +8,7 @@ use clap::{Args, Parser, Subcommand};
 
 use super::check::CheckArgs;
 use super::completions::CompletionsArgs;
+use super::probe::ProbeArgs;
 use super::run::RunArgs;
 use crate::manifest::{Formation, LoadOptions};
 
@@ -31,6 +32,8 @@ pub enum Commands {
     Schema,
     /// Print shell completions.
     Completions(CompletionsArgs),
+    /// Run one readiness check (tcp, http or exec) until it passes or times out.
+    Probe(ProbeArgs),
 }
 
 /// Which manifest to load and how: the flags shared by `check` and `run`

@@ -7,6 +7,7 @@
 mod args;
 mod check;
 mod completions;
+mod probe;
 mod run;
 mod schema;
 
@@ -18,6 +19,7 @@ use clap::Parser;
 pub use args::{Cli, Commands, ManifestArgs};
 pub use check::{CheckArgs, report as check_report};
 pub use completions::CompletionsArgs;
+pub use probe::ProbeArgs;
 pub use run::{ColorWhen, RunArgs};
 
 use crate::manifest::Warning;
@@ -38,6 +40,7 @@ pub fn run() -> ExitCode {
         Some(Commands::Check(args)) => check::run(&args),
         Some(Commands::Schema) => schema::run(),
         Some(Commands::Completions(args)) => completions::run(&args),
+        Some(Commands::Probe(args)) => probe::run(&args),
     }
 }
 
