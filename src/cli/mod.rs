@@ -7,6 +7,7 @@
 mod args;
 mod check;
 mod completions;
+mod export;
 mod probe;
 mod run;
 mod schema;
@@ -19,6 +20,7 @@ use clap::Parser;
 pub use args::{Cli, Commands, ManifestArgs};
 pub use check::{CheckArgs, report as check_report};
 pub use completions::CompletionsArgs;
+pub use export::{ExportArgs, ExportTarget, SystemdArgs};
 pub use probe::ProbeArgs;
 pub use run::{ColorWhen, RunArgs};
 
@@ -41,6 +43,7 @@ pub fn run() -> ExitCode {
         Some(Commands::Schema) => schema::run(),
         Some(Commands::Completions(args)) => completions::run(&args),
         Some(Commands::Probe(args)) => probe::run(&args),
+        Some(Commands::Export(args)) => export::run(&args),
     }
 }
 
