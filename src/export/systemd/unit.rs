@@ -201,10 +201,10 @@ pub(super) fn service(
             }
             None => {
                 let text = format!(
-                    "{} has no systemd equivalent: the unit counts as ready once started",
-                    comment(&format!("ready = {}", ready.kind))
+                    "ready = {} has no systemd equivalent: the unit counts as ready once started",
+                    ready.kind
                 );
-                line(&mut service, &format!("# {text}"));
+                line(&mut service, &format!("# {}", comment(&text)));
                 notes.push(format!("{name}: {text}"));
             }
         }
