@@ -9,6 +9,8 @@ mod systemd_syntax;
 
 #[path = "export/cli.rs"]
 mod cli;
+#[path = "export/errors.rs"]
+mod errors;
 #[path = "export/roundtrip.rs"]
 mod roundtrip;
 #[path = "export/snapshots.rs"]

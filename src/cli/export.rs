@@ -125,8 +125,8 @@ fn run_systemd(args: &SystemdArgs) -> ExitCode {
 fn write(dir: &Path, app: &AppName, files: &[export::ExportFile]) -> Result<WritePlan, WriteError> {
     let existing = export::read_candidates(dir, &|name| app.could_own(name))?;
     let plan = export::plan(&existing, files, &|name, contents| app.owns(name, contents)).map_err(
-        |name| WriteError::Foreign {
-            path: dir.join(name),
+        |foreign| WriteError::Foreign {
+            path: dir.join(foreign.0),
         },
     )?;
     export::apply(dir, &plan)?;

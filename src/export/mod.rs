@@ -13,7 +13,7 @@ pub mod systemd;
 mod write;
 
 pub use error::{ExportError, WriteError};
-pub use write::{WritePlan, apply, plan, read_candidates};
+pub use write::{ForeignFile, WritePlan, apply, plan, read_candidates};
 
 /// One file of an export: its name in the output folder and its text.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -12,6 +12,11 @@ use std::path::Path;
 use super::ExportFile;
 use super::error::WriteError;
 
+/// A file that has the name of a rendered one but is not ours: the export does not replace it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0} exists and was not written by procmux for this app")]
+pub struct ForeignFile(pub String);
+
 /// What an export does to its folder.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WritePlan {
@@ -28,7 +33,7 @@ pub fn plan(
     existing: &[(String, Option<String>)],
     rendered: &[ExportFile],
     owns: &dyn Fn(&str, &str) -> bool,
-) -> Result<WritePlan, String> {
+) -> Result<WritePlan, ForeignFile> {
     let is_ours = |name: &str, contents: &Option<String>| {
         contents.as_deref().is_some_and(|text| owns(name, text))
     };
@@ -36,7 +41,7 @@ pub fn plan(
         if let Some((name, contents)) = existing.iter().find(|(name, _)| *name == file.name)
             && !is_ours(name, contents)
         {
-            return Err(name.clone());
+            return Err(ForeignFile(name.clone()));
         }
     }
     let mut remove: Vec<String> = existing
@@ -181,7 +186,7 @@ mod tests {
         let existing = vec![("a-web.service".to_owned(), Some("[Unit]\n".to_owned()))];
         assert_eq!(
             plan(&existing, &[file("a-web.service")], &owns),
-            Err("a-web.service".to_owned())
+            Err(ForeignFile("a-web.service".to_owned()))
         );
     }
 }

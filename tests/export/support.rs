@@ -26,6 +26,9 @@ impl FindProgram for InBin {
 pub const NASTY_COMMAND: &str =
     "exec bin/web --greeting \"it's 100% fine\" --home $HOME ${X} $$ \\ 'a  b'\t%n\n# é line 2\\";
 
+/// The folder of `web` under the root: `WorkingDirectory=` takes it literally but for `%`.
+pub const WEB_DIR: &str = "web 100% it's \"here\"";
+
 /// An env value with the same kind of characters.
 pub const NASTY_VALUE: &str = "100% $HOME ${X} \"q\" 'x' \\ \n\ttab é %%";
 
@@ -113,7 +116,7 @@ pub fn instance(name: &str, command: ProcessCommand, cwd: &Path) -> InstanceSpec
 /// several instances, `autostart = false`, string and array commands, a relative program,
 /// and commands and values full of characters that need escaping.
 ///
-/// `root` holds `bin/migrate`, which the verify tests create as an executable.
+/// `root` holds `bin/migrate` and `WEB_DIR`, which the verify tests create.
 pub fn full_manifest(root: &Path) -> Manifest {
     let mut db = instance("db", shell("postgres -D .data -p $PORT"), root);
     db.ready = Some(ready(ReadyKind::Tcp {
@@ -132,7 +135,7 @@ pub fn full_manifest(root: &Path) -> Manifest {
         command: shell("test -f .migrated"),
     }));
 
-    let mut web = instance("web", shell(NASTY_COMMAND), &root.join("web"));
+    let mut web = instance("web", shell(NASTY_COMMAND), &root.join(WEB_DIR));
     web.depends_on = vec![
         depends("db", Condition::Ready),
         depends("migrate", Condition::Completed),

@@ -16,7 +16,7 @@ use std::process::Command;
 use procmux::export::systemd::{self, Rendered, SearchPath, UnitScope};
 use procmux::manifest::{LoadOptions, ProcessCommand, load};
 
-use crate::support::{NASTY_COMMAND, NASTY_VALUE, full_manifest, options, system};
+use crate::support::{NASTY_COMMAND, NASTY_VALUE, WEB_DIR, full_manifest, options, system};
 
 fn analyze() -> Option<PathBuf> {
     let found = SearchPath::from_env()
@@ -65,7 +65,7 @@ fn fixture_root() -> tempfile::TempDir {
     use std::os::unix::fs::PermissionsExt;
     let root = tempfile::tempdir().expect("tempdir");
     std::fs::create_dir_all(root.path().join("bin")).expect("bin");
-    std::fs::create_dir_all(root.path().join("web")).expect("web");
+    std::fs::create_dir_all(root.path().join(WEB_DIR)).expect("web");
     let migrate = root.path().join("bin/migrate");
     std::fs::write(&migrate, "#!/bin/sh\nexit 0\n").expect("write");
     std::fs::set_permissions(&migrate, std::fs::Permissions::from_mode(0o755)).expect("chmod");
@@ -160,5 +160,11 @@ fn systemd_reads_the_units_as_the_manifest_says() {
     assert!(
         dump.contains(&format!("Environment: WEIRD={NASTY_VALUE}\n")),
         "WEIRD not as written in:\n{dump}"
+    );
+    let cwd = root.path().join(WEB_DIR);
+    assert!(
+        dump.contains(&format!("WorkingDirectory: {}\n", cwd.display())),
+        "{} not as written in:\n{dump}",
+        cwd.display()
     );
 }
