@@ -165,5 +165,9 @@ mod tests {
         assert_eq!(args.probe().to_string(), "exec sh -c pg_isready -q");
         let args = parse(&["--exec", "true"]).expect("parses");
         assert_eq!(args.probe().to_string(), "exec true");
+        // Flags after --exec are the command's: `--exec` goes last.
+        let args = parse(&["--exec", "test", "-d", "/", "--timeout", "1s"]).expect("parses");
+        assert_eq!(args.probe().to_string(), "exec test -d / --timeout 1s");
+        assert_eq!(args.timeout, ProbeTimings::DEFAULT_TIMEOUT);
     }
 }
