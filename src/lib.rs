@@ -16,6 +16,7 @@
 //!   manifest changes into job controls.
 //! - [`probe`]: the readiness checks (tcp, http, exec), one attempt or a loop until ready;
 //!   used by the coordinator, by `procmux probe` and by the systemd export.
+//! - [`export`]: renderers from a resolved `Manifest` to other engines: systemd units.
 //! - [`cli`]: the command line; the only module that parses arguments, prints errors and picks
 //!   exit codes.
 //!
@@ -27,6 +28,7 @@
 
 pub mod cli;
 pub mod coordinator;
+pub mod export;
 pub mod manifest;
 pub mod mux;
 pub mod probe;

@@ -8,6 +8,8 @@ use clap::{Args, Parser, Subcommand};
 
 use super::check::CheckArgs;
 use super::completions::CompletionsArgs;
+use super::export::ExportArgs;
+use super::probe::ProbeArgs;
 use super::run::RunArgs;
 use crate::manifest::{Formation, LoadOptions};
 
@@ -31,6 +33,10 @@ pub enum Commands {
     Schema,
     /// Print shell completions.
     Completions(CompletionsArgs),
+    /// Write the manifest as units for another engine (systemd).
+    Export(ExportArgs),
+    /// Run one readiness check (tcp, http or exec) until it passes or times out.
+    Probe(ProbeArgs),
 }
 
 /// Which manifest to load and how: the flags shared by `check` and `run`

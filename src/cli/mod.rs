@@ -7,6 +7,8 @@
 mod args;
 mod check;
 mod completions;
+mod export;
+mod probe;
 mod run;
 mod schema;
 
@@ -18,6 +20,8 @@ use clap::Parser;
 pub use args::{Cli, Commands, ManifestArgs};
 pub use check::{CheckArgs, report as check_report};
 pub use completions::CompletionsArgs;
+pub use export::{ExportArgs, ExportTarget, SystemdArgs};
+pub use probe::ProbeArgs;
 pub use run::{ColorWhen, RunArgs};
 
 use crate::manifest::Warning;
@@ -38,6 +42,8 @@ pub fn run() -> ExitCode {
         Some(Commands::Check(args)) => check::run(&args),
         Some(Commands::Schema) => schema::run(),
         Some(Commands::Completions(args)) => completions::run(&args),
+        Some(Commands::Probe(args)) => probe::run(&args),
+        Some(Commands::Export(args)) => export::run(&args),
     }
 }
 
