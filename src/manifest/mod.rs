@@ -38,7 +38,7 @@ use schemars::JsonSchema;
 pub(crate) use error::nearest;
 pub use error::{ErrorKind, Location, ManifestError, Note, Warning};
 pub use formation::{Formation, FormationError};
-pub use load::load;
+pub use load::{load, locate};
 pub use resolve::MAX_INSTANCES;
 pub use schema::schema_json;
 pub use values::parse_duration;
