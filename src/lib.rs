@@ -12,6 +12,8 @@
 //! - [`manifest`]: `procmux.toml`, `Procfile` and `.env` files into a validated `Manifest`, or an
 //!   error that points at the file, line and column.
 //! - [`mux`]: child output lines into one terminal stream, prefixed and coloured.
+//! - [`control`]: the control socket: the versioned JSON-lines protocol, the server the
+//!   coordinator runs, and the client that `procmux status|restart|stop|logs` use.
 //! - [`coordinator`]: owns one job per process instance and turns child exits, signals and
 //!   manifest changes into job controls.
 //! - [`cli`]: the command line; the only module that parses arguments, prints errors and picks
@@ -24,6 +26,7 @@
 //! File change ─▶ debounce ─▶ load ─▶ `diff(old, new)` ─▶ job controls.
 
 pub mod cli;
+pub mod control;
 pub mod coordinator;
 pub mod manifest;
 pub mod mux;
