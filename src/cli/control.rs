@@ -181,7 +181,7 @@ pub fn bind_failure(error: &BindError, cwd: &Path) -> Failure {
 }
 
 /// Writes `bytes` to `out` and flushes: a closed stdout ends the command quietly.
-pub(super) fn emit(out: &mut dyn Write, bytes: &[u8]) -> Result<(), Failure> {
+pub(super) fn emit(out: &mut (dyn Write + Send), bytes: &[u8]) -> Result<(), Failure> {
     match out.write_all(bytes).and_then(|()| out.flush()) {
         Ok(()) => Ok(()),
         Err(error) if error.kind() == io::ErrorKind::BrokenPipe => Err(Failure::quiet()),

@@ -99,8 +99,8 @@ pub fn run(args: &LogsArgs) -> ExitCode {
 pub async fn logs(
     target: &Target,
     options: &LogsOptions,
-    out: &mut dyn std::io::Write,
-    err: &mut dyn std::io::Write,
+    out: &mut (dyn std::io::Write + Send),
+    err: &mut (dyn std::io::Write + Send),
     stop: impl Future<Output = ()>,
 ) -> Result<(), Failure> {
     let mut client = connect(target).await?;

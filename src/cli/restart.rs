@@ -31,7 +31,7 @@ pub fn run(args: &RestartArgs) -> ExitCode {
 pub async fn restart(
     target: &Target,
     names: &[String],
-    out: &mut dyn std::io::Write,
+    out: &mut (dyn std::io::Write + Send),
 ) -> Result<(), Failure> {
     let mut client = connect(target).await?;
     let request = Request::Restart {

@@ -31,7 +31,7 @@ pub fn run(args: &StatusArgs) -> ExitCode {
 pub async fn status(
     target: &Target,
     json: bool,
-    out: &mut dyn std::io::Write,
+    out: &mut (dyn std::io::Write + Send),
 ) -> Result<(), Failure> {
     let mut client = connect(target).await?;
     let instances = match ask(target, &mut client, &Request::Status).await? {

@@ -37,7 +37,7 @@ pub fn run(args: &StopArgs) -> ExitCode {
 pub async fn stop(
     target: &Target,
     names: &[String],
-    out: &mut dyn std::io::Write,
+    out: &mut (dyn std::io::Write + Send),
 ) -> Result<(), Failure> {
     let mut client = connect(target).await?;
     let request = Request::Stop {

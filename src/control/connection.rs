@@ -8,11 +8,12 @@
 //! coordinator.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::UnixStream;
-use tokio::net::unix::OwnedWriteHalf;
-use tokio::sync::{mpsc, oneshot};
+use tokio::net::unix::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::sync::{mpsc, oneshot, watch};
 
 use super::error::DecodeError;
 use super::exchange::{ControlReply, ControlRequest};
@@ -22,6 +23,12 @@ use super::protocol::{
     ErrorKind, MAX_REQUEST, Reply, Request, Verb, decode_request, encode, encode_into,
 };
 use super::trust::admits;
+
+/// How long a connection closed for an error waits for the client's unread bytes.
+const DRAIN_TIME: Duration = Duration::from_secs(1);
+
+/// The read half of a connection, buffered.
+type Reader = BufReader<OwnedReadHalf>;
 
 /// Follower lines are written in batches of about this many bytes: one write per batch, not
 /// per line, when the client keeps up with a flood.
@@ -38,35 +45,39 @@ pub(crate) struct Context {
     pub manifest: String,
 }
 
-/// Serves one connection until the client leaves, sends something wrong, or the follower
-/// ends. Never panics on anything the client sends.
+/// Serves one connection until the client leaves, sends something wrong, the follower ends,
+/// or `closing` turns true (the server is going away). Never panics on anything the client
+/// sends.
 pub(crate) async fn serve_connection<E>(
     stream: UnixStream,
     context: Arc<Context>,
     events: mpsc::Sender<E>,
+    mut closing: watch::Receiver<bool>,
 ) where
     E: From<ControlRequest> + Send + 'static,
 {
     let peer = stream.peer_cred().ok().map(|cred| cred.uid());
     let (read, mut write) = stream.into_split();
+    let mut reader = BufReader::with_capacity(4096, read);
     if !admits(peer, context.uid) {
         let message = "this procmux belongs to another user";
-        let _ = write_reply(
-            &mut write,
-            &Reply::error(ErrorKind::PermissionDenied, message),
-        )
-        .await;
+        let refused = Reply::error(ErrorKind::PermissionDenied, message);
+        close_after_error(&refused, reader, write).await;
         return;
     }
-    let mut reader = BufReader::with_capacity(4096, read);
     let mut line = Vec::new();
     loop {
-        match read_line(&mut reader, &mut line, MAX_REQUEST).await {
+        let frame = tokio::select! {
+            frame = read_line(&mut reader, &mut line, MAX_REQUEST) => frame,
+            () = closed(&mut closing) => return,
+        };
+        match frame {
             Ok(Frame::Line) => {}
             Ok(Frame::Eof) | Err(_) => return,
             Ok(Frame::TooLong) => {
                 let message = format!("the request is over {} KiB", MAX_REQUEST / 1024);
-                let _ = write_reply(&mut write, &Reply::error(ErrorKind::TooLarge, message)).await;
+                let refused = Reply::error(ErrorKind::TooLarge, message);
+                close_after_error(&refused, reader, write).await;
                 return;
             }
         }
@@ -90,7 +101,7 @@ pub(crate) async fn serve_connection<E>(
                 None => continue,
             },
             Err(refused) => {
-                let _ = write_reply(&mut write, &refused).await;
+                close_after_error(&refused, reader, write).await;
                 return;
             }
         };
@@ -100,13 +111,16 @@ pub(crate) async fn serve_connection<E>(
             verb,
             reply: reply_tx,
         };
+        // Not cut short by `closing`: the answer may be the very "stopping" that closes us,
+        // and the server gives connections a grace to write it.
         let answer = match events.send(E::from(request)).await {
             Ok(()) => reply_rx.await.ok(),
             Err(_) => None,
         };
         let Some(ControlReply { reply, follow }) = answer else {
             let message = "procmux is shutting down";
-            let _ = write_reply(&mut write, &Reply::error(ErrorKind::Unavailable, message)).await;
+            let refused = Reply::error(ErrorKind::Unavailable, message);
+            close_after_error(&refused, reader, write).await;
             return;
         };
         let follow = follow.filter(|_| wants_follow && matches!(reply, Reply::Logs { .. }));
@@ -114,10 +128,32 @@ pub(crate) async fn serve_connection<E>(
             return;
         }
         if let Some(follow) = follow {
-            forward(follow, reader, write).await;
+            forward(follow, reader, write, closing).await;
             return;
         }
     }
+}
+
+/// Writes the error reply, then closes so that the client reads it: our side is shut down
+/// first (the client sees the reply, then EOF), and what the client sent that was not read is
+/// drained for a moment, because closing a Unix socket with unread bytes resets it, and a
+/// client may then lose the reply it had not read yet.
+async fn close_after_error(reply: &Reply, mut reader: Reader, mut write: OwnedWriteHalf) {
+    if write_reply(&mut write, reply).await.is_err() {
+        return;
+    }
+    let _ = write.shutdown().await;
+    let drain = async {
+        let mut scratch = [0_u8; 4096];
+        let mut drained = 0;
+        while drained <= MAX_REQUEST {
+            match reader.read(&mut scratch).await {
+                Ok(0) | Err(_) => return,
+                Ok(n) => drained += n,
+            }
+        }
+    };
+    let _ = tokio::time::timeout(DRAIN_TIME, drain).await;
 }
 
 /// The error reply for a line that is not a request.
@@ -149,8 +185,9 @@ async fn write_reply(write: &mut OwnedWriteHalf, reply: &Reply) -> std::io::Resu
 /// into a small scratch buffer and dropped: only so that its leaving is noticed.
 async fn forward(
     mut follow: FollowReceiver,
-    mut reader: BufReader<tokio::net::unix::OwnedReadHalf>,
+    mut reader: Reader,
     mut write: OwnedWriteHalf,
+    mut closing: watch::Receiver<bool>,
 ) {
     let mut scratch = [0_u8; 512];
     let mut batch = Vec::with_capacity(FOLLOW_BATCH + 1024);
@@ -174,8 +211,15 @@ async fn forward(
                 Ok(0) | Err(_) => return,
                 Ok(_) => {}
             },
+            () = closed(&mut closing) => return,
         }
     }
+}
+
+/// Resolves once the server is closing (or gone: its sender dropped).
+async fn closed(closing: &mut watch::Receiver<bool>) {
+    // The guard `wait_for` returns is not `Send`: drop it here, not across an await.
+    let _ = closing.wait_for(|&closing| closing).await;
 }
 
 fn push(batch: &mut Vec<u8>, item: FollowItem) {

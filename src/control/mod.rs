@@ -47,6 +47,6 @@ pub use protocol::{
     DEFAULT_LOG_LINES, ErrorKind, LogsRequest, MAX_REQUEST, Reply, Request, VERSION, Verb,
     decode_reply, decode_request, encode,
 };
-pub use server::{MAX_CONNECTIONS, ServeError, Server};
+pub use server::{CLOSE_GRACE, MAX_CONNECTIONS, ServeError, Server};
 pub use status::{InstanceStatus, LastExit, State};
 pub use trust::{FolderFacts, admits, check_folder};

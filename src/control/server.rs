@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::net::UnixListener;
-use tokio::sync::{Semaphore, mpsc};
+use tokio::sync::{Semaphore, mpsc, watch};
 use tokio::task::JoinSet;
 
 use super::claim::{SocketGuard, claim};
@@ -23,6 +23,10 @@ use super::protocol::{ErrorKind, Reply, encode};
 
 /// At most this many clients are served at once.
 pub const MAX_CONNECTIONS: usize = 128;
+
+/// How long, after `shutdown`, connections may take to write the replies they have (the
+/// `stopping` of `procmux stop` among them) before they are cut.
+pub const CLOSE_GRACE: Duration = Duration::from_secs(1);
 
 /// A claimed control socket, ready to [`serve`](Server::serve).
 ///
@@ -71,8 +75,9 @@ impl Server {
         &self.manifest
     }
 
-    /// Serves until `shutdown` resolves, then closes every connection and removes the socket.
-    /// Must run inside a tokio runtime.
+    /// Serves until `shutdown` resolves, then removes the socket and closes every connection,
+    /// giving them [`CLOSE_GRACE`] to write the replies they hold; returns after that. Dropping
+    /// the future instead cuts every connection at once. Must run inside a tokio runtime.
     ///
     /// Each request becomes `E::from(ControlRequest)` sent into `events` (the coordinator's
     /// event channel; the send waits when it is full, holding up only that connection). The
@@ -102,8 +107,9 @@ impl Server {
             manifest: manifest.to_string_lossy().into_owned(),
         });
         let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
-        // Dropping the set (on shutdown, or when this future is dropped) aborts every
-        // connection, so no client waits on a server that is gone.
+        let (closing_tx, closing) = watch::channel(false);
+        // Dropping the set (after the grace on shutdown, or with this future) aborts every
+        // connection left, so no client waits on a server that is gone.
         let mut connections = JoinSet::new();
         tokio::pin!(shutdown);
         loop {
@@ -123,8 +129,9 @@ impl Server {
                         };
                         let context = context.clone();
                         let events = events.clone();
+                        let closing = closing.clone();
                         connections.spawn(async move {
-                            serve_connection(stream, context, events).await;
+                            serve_connection(stream, context, events, closing).await;
                             drop(slot);
                         });
                     }
@@ -144,9 +151,12 @@ impl Server {
                 },
             }
         }
-        drop(connections);
+        // The socket goes first, so that no client connects to a server that is closing.
         drop(listener);
         drop(guard);
+        let _ = closing_tx.send(true);
+        let drained = async { while connections.join_next().await.is_some() {} };
+        let _ = tokio::time::timeout(CLOSE_GRACE, drained).await;
         Ok(())
     }
 }
