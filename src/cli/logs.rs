@@ -16,6 +16,7 @@ use std::time::{Duration, UNIX_EPOCH};
 
 use chrono::{DateTime, Local};
 use clap::Args;
+use tokio::signal::unix::{SignalKind, signal};
 
 use super::control::{
     Failure, Target, TargetArgs, ask, client_failure, connect, emit, reply_failure, run_client,
@@ -82,10 +83,16 @@ pub fn run(args: &LogsArgs) -> ExitCode {
     };
     run_client(async {
         let target = target.target()?;
-        let interrupted = async {
-            // Without a handler, Ctrl-C keeps its default action, which also ends us.
-            if tokio::signal::ctrl_c().await.is_err() {
-                std::future::pending::<()>().await;
+        // Registered now, before anything is printed: `ctrl_c()` would only register when
+        // first polled, and a Ctrl-C before that would kill us with the default action.
+        // Without a handler (it cannot fail in practice) Ctrl-C keeps that action.
+        let mut sigint = signal(SignalKind::interrupt()).ok();
+        let interrupted = async move {
+            match &mut sigint {
+                Some(sigint) => {
+                    sigint.recv().await;
+                }
+                None => std::future::pending::<()>().await,
             }
         };
         let (mut out, mut err) = (std::io::stdout(), std::io::stderr());

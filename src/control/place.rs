@@ -30,10 +30,14 @@ pub struct SocketEnv {
 }
 
 impl SocketEnv {
-    /// The facts of this process.
+    /// The facts of this process. An `XDG_RUNTIME_DIR` that is not an existing folder (a
+    /// shell that kept it after `su`, a session that ended) counts as unset, so that server
+    /// and clients fall back to the same `TMPDIR` place instead of failing.
     pub fn from_env() -> Self {
         SocketEnv {
-            runtime_dir: std::env::var_os("XDG_RUNTIME_DIR").map(PathBuf::from),
+            runtime_dir: std::env::var_os("XDG_RUNTIME_DIR")
+                .map(PathBuf::from)
+                .filter(|dir| dir.is_dir()),
             tmp_dir: std::env::var_os("TMPDIR").map(PathBuf::from),
             uid: nix::unistd::geteuid().as_raw(),
         }
