@@ -44,7 +44,7 @@
 //! {"v":1,"type":"done","message":"restarted web.1 (pid 4243)"}
 //! {"v":1,"type":"error","kind":"unknown_name","message":"no process or instance named \"wbe\"; did you mean \"web\"?"}
 //! {"v":1,"type":"logs","lines":[{"name":"web.1","stream":"stdout","at_ms":1700000000123,"text":"Listening on :5000"}],"colors":{"web.1":"red"}}
-//! {"v":1,"type":"line","name":"web.1","stream":"stderr","at_ms":1700000000456,"hex":"6f6bff0a"}
+//! {"v":1,"type":"line","name":"web.1","stream":"stderr","at_ms":1700000000456,"hex":"6f6bff"}
 //! {"v":1,"type":"skipped","count":1234}
 //! ```
 //!
