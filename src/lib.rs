@@ -12,6 +12,8 @@
 //! - [`manifest`]: `procmux.toml`, `Procfile` and `.env` files into a validated `Manifest`, or an
 //!   error that points at the file, line and column.
 //! - [`mux`]: child output lines into one terminal stream, prefixed and coloured.
+//! - [`control`]: the control socket: the versioned JSON-lines protocol, the server the
+//!   coordinator runs, and the client that `procmux status|restart|stop|logs` use.
 //! - [`coordinator`]: owns one job per process instance and turns child exits, signals and
 //!   manifest changes into job controls.
 //! - [`probe`]: the readiness checks (tcp, http, exec), one attempt or a loop until ready;
@@ -27,6 +29,7 @@
 //! File change ─▶ debounce ─▶ load ─▶ `diff(old, new)` ─▶ job controls.
 
 pub mod cli;
+pub mod control;
 pub mod coordinator;
 pub mod export;
 pub mod manifest;

@@ -9,8 +9,12 @@ use clap::{Args, Parser, Subcommand};
 use super::check::CheckArgs;
 use super::completions::CompletionsArgs;
 use super::export::ExportArgs;
+use super::logs::LogsArgs;
 use super::probe::ProbeArgs;
+use super::restart::RestartArgs;
 use super::run::RunArgs;
+use super::status::StatusArgs;
+use super::stop::StopArgs;
 use crate::manifest::{Formation, LoadOptions};
 
 /// A process manager for local development stacks.
@@ -37,6 +41,14 @@ pub enum Commands {
     Export(ExportArgs),
     /// Run one readiness check (tcp, http or exec) until it passes or times out.
     Probe(ProbeArgs),
+    /// Show what the running procmux of this manifest runs.
+    Status(StatusArgs),
+    /// Restart processes or instances of the running procmux.
+    Restart(RestartArgs),
+    /// Stop processes or instances of the running procmux, or all of it.
+    Stop(StopArgs),
+    /// Print recent output of the running procmux's processes, and follow it with -f.
+    Logs(LogsArgs),
 }
 
 /// Which manifest to load and how: the flags shared by `check` and `run`

@@ -7,10 +7,15 @@
 mod args;
 mod check;
 mod completions;
+mod control;
 mod export;
+mod logs;
 mod probe;
+mod restart;
 mod run;
 mod schema;
+mod status;
+mod stop;
 
 use std::io::{self, Write};
 use std::process::ExitCode;
@@ -21,8 +26,23 @@ pub use args::{Cli, Commands, ManifestArgs};
 pub use check::{CheckArgs, report as check_report};
 pub use completions::CompletionsArgs;
 pub use export::{ExportArgs, ExportTarget, SystemdArgs};
+pub use logs::LogsArgs;
 pub use probe::ProbeArgs;
+pub use restart::RestartArgs;
 pub use run::{ColorWhen, RunArgs};
+pub use status::StatusArgs;
+pub use stop::StopArgs;
+
+/// The client commands' logic (`status`, `restart`, `stop`, `logs`) as functions that write to
+/// the given outputs and return a [`Failure`](client::Failure) instead of exiting: what the
+/// commands run, and what tests call.
+pub mod client {
+    pub use super::control::{Failure, Target, TargetArgs, bind_failure, connect};
+    pub use super::logs::{LogsOptions, Renderer, logs, stamp};
+    pub use super::restart::restart;
+    pub use super::status::{render_status, status};
+    pub use super::stop::stop;
+}
 
 use crate::manifest::Warning;
 
@@ -44,6 +64,10 @@ pub fn run() -> ExitCode {
         Some(Commands::Completions(args)) => completions::run(&args),
         Some(Commands::Probe(args)) => probe::run(&args),
         Some(Commands::Export(args)) => export::run(&args),
+        Some(Commands::Status(args)) => status::run(&args),
+        Some(Commands::Restart(args)) => restart::run(&args),
+        Some(Commands::Stop(args)) => stop::run(&args),
+        Some(Commands::Logs(args)) => logs::run(&args),
     }
 }
 

@@ -34,18 +34,7 @@ pub(crate) const CANDIDATES: [&str; 3] = ["procmux.toml", "Procfile", "Procfile.
 /// Errors carry the position of the problem; paths in them are shown relative to
 /// `options.cwd`. This function never panics, whatever the files contain.
 pub fn load(options: &LoadOptions) -> Result<Loaded, ManifestError> {
-    let cwd = if options.cwd.is_absolute() {
-        normalize(&options.cwd)
-    } else {
-        // Instance paths must be absolute; this is the only place the process state is read.
-        let current = std::env::current_dir().map_err(|error| {
-            ManifestError::new(
-                ErrorKind::Io,
-                format!("cannot read the current directory: {error}"),
-            )
-        })?;
-        normalize(&current.join(&options.cwd))
-    };
+    let cwd = absolute_cwd(options)?;
     let mut notices = Vec::new();
     let manifest_path = find_manifest(options, &cwd, &mut notices)?;
     let shown = display_path(&cwd, &manifest_path);
@@ -100,6 +89,29 @@ pub fn load(options: &LoadOptions) -> Result<Loaded, ManifestError> {
         notices,
         sources,
     })
+}
+
+/// The manifest file [`load`] would read for `options` (an absolute path), found the same way
+/// but without reading it: `-f` as given (whether or not it exists), else the first of
+/// `procmux.toml`, `Procfile` and `Procfile.dev` that exists. The control clients use it to
+/// find the running procmux even while the file has a syntax error.
+pub fn locate(options: &LoadOptions) -> Result<PathBuf, ManifestError> {
+    find_manifest(options, &absolute_cwd(options)?, &mut Vec::new())
+}
+
+fn absolute_cwd(options: &LoadOptions) -> Result<PathBuf, ManifestError> {
+    if options.cwd.is_absolute() {
+        Ok(normalize(&options.cwd))
+    } else {
+        // Instance paths must be absolute; this is the only place the process state is read.
+        let current = std::env::current_dir().map_err(|error| {
+            ManifestError::new(
+                ErrorKind::Io,
+                format!("cannot read the current directory: {error}"),
+            )
+        })?;
+        Ok(normalize(&current.join(&options.cwd)))
+    }
 }
 
 fn find_manifest(

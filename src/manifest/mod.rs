@@ -50,7 +50,7 @@ pub use bounds::{MAX_DURATION, MAX_ENV_ALL, MAX_ENV_TOTAL, MAX_ENV_VALUE};
 pub(crate) use error::nearest;
 pub use error::{ErrorKind, Location, ManifestError, Note, Warning};
 pub use formation::{Formation, FormationError};
-pub use load::load;
+pub use load::{load, locate};
 pub use resolve::MAX_INSTANCES;
 pub use schema::schema_json;
 pub use values::parse_duration;
