@@ -30,6 +30,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Commands {
     /// Start the processes of the manifest and supervise them until they end or Ctrl-C.
+    #[command(visible_alias = "start")]
     Run(RunArgs),
     /// Load and validate the manifest, and print each instance's effective settings.
     Check(CheckArgs),
@@ -62,7 +63,7 @@ pub struct ManifestArgs {
     /// The project root that relative paths in the manifest start from [default: the manifest's folder]
     #[arg(short = 'd', long, value_name = "DIR")]
     pub root: Option<PathBuf>,
-    /// Env files to load after settings.env_file (repeatable, or comma-separated)
+    /// Env files to load instead of .env, after settings.env_file (repeatable, or comma-separated)
     #[arg(
         short = 'e',
         long = "env-file",
@@ -75,6 +76,7 @@ pub struct ManifestArgs {
         short = 'm',
         long,
         visible_alias = "concurrency",
+        visible_short_alias = 'c',
         value_name = "FORMATION"
     )]
     pub formation: Option<Formation>,

@@ -7,9 +7,18 @@ use std::process::ExitCode;
 use clap::{Args, ValueEnum};
 
 use super::ManifestArgs;
+use crate::control::{BindError, Server, SocketEnv};
 use crate::coordinator;
 use crate::manifest::{self, Loaded, Manifest};
 use crate::mux::{self, ColorChoice, Mux, MuxOptions};
+
+/// Whether `name` could name a process (`^[A-Za-z0-9_-]+$`).
+fn is_process_name(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+}
 
 /// Flags of `procmux run`.
 #[derive(Debug, Args)]
@@ -94,9 +103,27 @@ pub fn run(args: &RunArgs) -> ExitCode {
     };
     super::print_warnings(&warnings);
     if let Err(message) = check_selection(&manifest, &args.names) {
-        eprintln!("error: {message}");
+        super::print_diagnostic(&format!("error: {message}\n"));
         return ExitCode::from(2);
     }
+    // Bound before anything starts, so that a second `run` of this manifest is refused
+    // with nothing started twice.
+    let server = match sources.first() {
+        Some(manifest_path) => match Server::bind(manifest_path, &SocketEnv::from_env()) {
+            Ok(server) => Some(server),
+            Err(error @ BindError::AlreadyRunning { .. }) => {
+                return super::client::bind_failure(&error, &options.cwd).report();
+            }
+            Err(error) => {
+                super::print_diagnostic(&format!(
+                    "warning: cannot open the control socket ({error}): procmux status, \
+                     restart, stop and logs will not reach this run\n"
+                ));
+                None
+            }
+        },
+        None => None,
+    };
 
     let terminal = std::io::stdout().is_terminal();
     let mux_options = MuxOptions {
@@ -141,6 +168,7 @@ pub fn run(args: &RunArgs) -> ExitCode {
                 .into_iter()
                 .map(coordinator::Message::Note)
                 .collect(),
+            control: server,
         })
         .await
     });
@@ -156,6 +184,14 @@ pub fn run(args: &RunArgs) -> ExitCode {
 /// Every named process exists, and at least one instance will start.
 fn check_selection(manifest: &Manifest, names: &[String]) -> Result<(), String> {
     for name in names {
+        if manifest.process(name).is_none() && !is_process_name(name) {
+            // `procmux run bin/rails db:migrate`: a command, not process names.
+            return Err(format!(
+                "no process named {name:?}; to run a command with the stack's environment, \
+                 use: procmux exec -- {}",
+                names.join(" ")
+            ));
+        }
         if manifest.process(name).is_none() {
             let known: Vec<&str> = manifest.processes.iter().map(|p| p.name.as_str()).collect();
             let hint = manifest::nearest(name, known.iter().copied())

@@ -132,6 +132,19 @@ impl FollowSender {
         Ok(())
     }
 
+    /// Counts `count` lines the producer itself could not deliver (it lost them upstream):
+    /// the receiver learns of them with the next [`FollowItem::Skipped`].
+    pub fn skipped(&self, count: u64) -> Result<(), FollowerGone> {
+        let mut queue = self.shared.lock();
+        if queue.receiver_gone {
+            return Err(FollowerGone);
+        }
+        queue.skipped += count;
+        drop(queue);
+        self.shared.ready.notify_one();
+        Ok(())
+    }
+
     /// Whether the receiver is gone (the client left).
     pub fn is_gone(&self) -> bool {
         self.shared.lock().receiver_gone

@@ -19,9 +19,11 @@
 //! - `timers.rs`, `checks.rs`, `signals.rs`: the timers, readiness checks and signals the
 //!   loop waits on.
 //! - `reload.rs`: watching the manifest and env files, debounced, loading them again.
+//! - `control.rs`: the control socket's requests answered from the fleet and the output.
 //! - `runner.rs`: the loop, [`run`].
 
 mod checks;
+mod control;
 mod diff;
 mod event;
 mod fleet;

@@ -6,12 +6,15 @@ use std::collections::VecDeque;
 use std::io;
 use std::time::Instant;
 
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 
 use crate::manifest::Manifest;
 use crate::mux::Mux;
 
+use crate::control::ControlRequest;
+
 use super::checks::Checks;
+use super::control::Control;
 use super::event::{Action, Event, Reloaded};
 use super::fleet::Fleet;
 use super::jobs::Jobs;
@@ -37,6 +40,9 @@ pub struct RunInputs {
     pub terminal: bool,
     /// Lines to print first (which manifest was picked, skipped processes...).
     pub notices: Vec<Message>,
+    /// The control socket, bound by the caller (so that a second `run` is refused before
+    /// anything starts); served from here until procmux exits.
+    pub control: Option<crate::control::Server>,
 }
 
 /// What reaches the loop.
@@ -45,7 +51,12 @@ enum Inbound {
     Event(Event),
     /// A signal the runner handles itself (Ctrl-Z, `fg`) or hands to the fleet.
     Signal(Incoming),
+    /// A request from the control socket.
+    Control(ControlRequest),
 }
+
+/// How many control requests may wait for the loop before a client's send waits.
+const CONTROL_QUEUE: usize = 64;
 
 /// Runs the selected processes of the manifest until they have all ended or procmux was told
 /// to stop, and returns procmux's exit code. Signals are handled from the moment this starts.
@@ -57,6 +68,7 @@ pub async fn run(inputs: RunInputs) -> io::Result<i32> {
         updates,
         terminal,
         notices,
+        control: server,
     } = inputs;
     let mut signals = Signals::install()?;
     let (events_tx, mut events) = mpsc::unbounded_channel::<Event>();
@@ -107,6 +119,33 @@ pub async fn run(inputs: RunInputs) -> io::Result<i32> {
         });
     }
 
+    let (stop_serving, serving) = match server {
+        Some(server) => {
+            let (requests_tx, mut requests) = mpsc::channel::<ControlRequest>(CONTROL_QUEUE);
+            let inbound_tx = inbound_tx.clone();
+            tokio::spawn(async move {
+                while let Some(request) = requests.recv().await {
+                    if inbound_tx.send(Inbound::Control(request)).is_err() {
+                        return;
+                    }
+                }
+            });
+            let (stop_tx, stop_rx) = oneshot::channel::<()>();
+            let mux = mux.clone();
+            let task = tokio::spawn(async move {
+                let shutdown = async {
+                    let _ = stop_rx.await;
+                };
+                if let Err(error) = server.serve(requests_tx, shutdown).await {
+                    mux.system(&format!("control socket: {error}"));
+                }
+            });
+            (Some(stop_tx), Some(task))
+        }
+        None => (None, None),
+    };
+    let mut control = Control::default();
+
     let root = manifest.settings.root.clone();
     let mut jobs = Jobs::new(mux.clone(), events_tx.clone(), root);
     let mut timers = Timers::new(events_tx.clone());
@@ -127,7 +166,13 @@ pub async fn run(inputs: RunInputs) -> io::Result<i32> {
                 Action::Exit(code) => {
                     drop(timers);
                     checks.cancel_all();
+                    control.close();
                     jobs.finish().await;
+                    // The socket goes last: a `procmux stop` client waits for it to close.
+                    if let (Some(stop), Some(serving)) = (stop_serving, serving) {
+                        let _ = stop.send(());
+                        let _ = serving.await;
+                    }
                     return Ok(code);
                 }
                 Action::Start { spec, generation } => jobs.start(*spec, generation).await,
@@ -156,7 +201,7 @@ pub async fn run(inputs: RunInputs) -> io::Result<i32> {
                     jobs.forget(&key);
                 }
                 Action::Say(message) => jobs.say(&message),
-                Action::Reply { .. } => {}
+                Action::Reply { id, outcome } => control.answer(id, outcome),
             }
         }
         let Some(next) = inbound.recv().await else {
@@ -179,6 +224,10 @@ pub async fn run(inputs: RunInputs) -> io::Result<i32> {
                 jobs.signal_all(nix::sys::signal::Signal::SIGCONT);
                 continue;
             }
+            Inbound::Control(request) => match control.request(request, &fleet, &jobs, &mux) {
+                Some(event) => event,
+                None => continue,
+            },
         };
         if let Event::Timer(timer) = &event {
             timers.fired(timer);

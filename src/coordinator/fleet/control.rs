@@ -154,7 +154,6 @@ impl Fleet {
                     name,
                     what: "restarting",
                 }));
-                self.instances[i].restart_count += 1;
                 self.stop(i, AfterStop::Restart, now, actions);
             }
             Status::Starting { .. } => {

@@ -108,7 +108,8 @@ pub(super) struct Instance {
     pub(super) pid: Option<u32>,
     /// How its last run ended.
     pub(super) last_end: Option<ProcessEnd>,
-    /// Restarts made (any cause), for `status`.
+    /// Restarts after ending by itself, for `status` (requests and changes do not count, as
+    /// they do not count against `max_restarts`).
     pub(super) restart_count: u32,
     /// How many times it was spawned, so a request can tell a new run from the old one.
     pub(super) spawns: u64,

@@ -163,6 +163,26 @@ impl Fleet {
         self.instances.iter().map(Instance::name)
     }
 
+    /// How many instances the fleet knows.
+    pub fn len(&self) -> usize {
+        self.instances.len()
+    }
+
+    /// Whether the fleet knows no instance.
+    pub fn is_empty(&self) -> bool {
+        self.instances.is_empty()
+    }
+
+    /// The key of instance number `i` (in manifest order).
+    pub fn key_at(&self, i: usize) -> Option<InstanceKey> {
+        self.instances.get(i).map(|instance| instance.key.clone())
+    }
+
+    /// The spec an instance runs with now.
+    pub fn spec(&self, key: &InstanceKey) -> Option<&InstanceSpec> {
+        self.find(key).map(|i| &self.instances[i].spec)
+    }
+
     /// Whether the fleet is stopping everything.
     pub fn is_shutting_down(&self) -> bool {
         matches!(self.phase, Phase::ShuttingDown { .. })

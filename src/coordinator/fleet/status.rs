@@ -60,7 +60,7 @@ pub struct InstanceStatus {
     pub pid: Option<u32>,
     /// How long it has run, while it runs.
     pub uptime: Option<Duration>,
-    /// How many times it was restarted (any cause).
+    /// How many times it was restarted after ending by itself.
     pub restarts: u32,
     /// How its last run ended.
     pub last_exit: Option<ProcessEnd>,

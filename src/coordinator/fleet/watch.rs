@@ -77,7 +77,6 @@ impl Fleet {
                 let instance = &mut self.instances[i];
                 instance.waiting_for_change = false;
                 instance.restarts = Default::default();
-                instance.restart_count += 1;
                 instance.watch.restarts.push_back(now);
                 actions.push(Action::Say(Message::ChangedRestarting {
                     name,
