@@ -9,6 +9,8 @@
 #[path = "run/support.rs"]
 mod support;
 
+#[path = "run/control.rs"]
+mod control;
 #[path = "run/exit_codes.rs"]
 mod exit_codes;
 #[path = "run/launching.rs"]

@@ -94,6 +94,14 @@ impl Procmux {
             std::fs::write(path, text).unwrap();
         }
         let token = new_token();
+        // Each test gets its own control socket folder, inside its temporary folder.
+        let runtime = dir.path().join(".runtime");
+        std::fs::create_dir_all(&runtime).unwrap();
+        std::fs::set_permissions(
+            &runtime,
+            std::os::unix::fs::PermissionsExt::from_mode(0o700),
+        )
+        .unwrap();
         let mut command = Command::new(env!("CARGO_BIN_EXE_procmux"));
         command
             .args([
@@ -107,6 +115,7 @@ impl Procmux {
             .args(start.args)
             .current_dir(dir.path())
             .env("PROCMUX_TEST_TOKEN", &token)
+            .env("XDG_RUNTIME_DIR", &runtime)
             .env_remove("NO_COLOR")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -303,6 +312,30 @@ impl Procmux {
     /// The manifest's folder.
     pub fn path(&self) -> &Path {
         self.dir.path()
+    }
+
+    /// The folder of this test's control socket (its `XDG_RUNTIME_DIR`).
+    pub fn runtime_dir(&self) -> std::path::PathBuf {
+        self.dir.path().join(".runtime")
+    }
+
+    /// Runs `procmux ARGS` in the manifest's folder with this test's runtime folder, as a
+    /// client command from another terminal would, and returns its output.
+    pub fn client(&self, args: &[&str]) -> std::process::Output {
+        self.client_command(args).output().unwrap()
+    }
+
+    /// The command of [`client`](Self::client), for tests that need to drive it.
+    pub fn client_command(&self, args: &[&str]) -> Command {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_procmux"));
+        command
+            .args(args)
+            .current_dir(self.dir.path())
+            .env("XDG_RUNTIME_DIR", self.runtime_dir())
+            .env("PROCMUX_TEST_TOKEN", &self.token)
+            .env("NO_COLOR", "1")
+            .stdin(Stdio::null());
+        command
     }
 }
 
