@@ -11,11 +11,13 @@
 //!   `watchexec-supervisor`); knows nothing of manifests or terminals.
 //! - [`manifest`]: `procmux.toml`, `Procfile` and `.env` files into a validated `Manifest`, or an
 //!   error that points at the file, line and column.
-//! - [`mux`]: child output lines into one terminal stream, prefixed and coloured.
+//! - [`mux`]: child output into line records shared by its sinks: the terminal (prefixed and
+//!   coloured), a ring of recent lines per process, followers and taps.
 //! - [`control`]: the control socket: the versioned JSON-lines protocol, the server the
 //!   coordinator runs, and the client that `procmux status|restart|stop|logs` use.
-//! - [`coordinator`]: owns one job per process instance and turns child exits, signals and
-//!   manifest changes into job controls.
+//! - [`coordinator`]: owns one job per process instance; one event channel, the pure fleet
+//!   that decides (dependencies, readiness, restarts, shutdown order, reload, requests).
+//! - [`foreground`]: one command in the terminal's foreground (`procmux exec`).
 //! - [`probe`]: the readiness checks (tcp, http, exec), one attempt or a loop until ready;
 //!   used by the coordinator, by `procmux probe` and by the systemd export.
 //! - [`export`]: renderers from a resolved `Manifest` to other engines: systemd units.
@@ -25,13 +27,14 @@
 //! # Data flow
 //!
 //! manifest file ─▶ `Manifest` ─▶ per instance `Arc<Command>` ─▶ `start_job` ─▶ child pipes ─▶
-//! mux ─▶ terminal. Child exit ─▶ restart policy or shutdown. Signals ─▶ shutdown.
-//! File change ─▶ debounce ─▶ load ─▶ `diff(old, new)` ─▶ job controls.
+//! chunks ─▶ terminal, ring, followers, taps. Job hooks, timers, checks, signals, file changes
+//! and control requests ─▶ one event channel ─▶ `Fleet::handle` ─▶ actions on the jobs.
 
 pub mod cli;
 pub mod control;
 pub mod coordinator;
 pub mod export;
+pub mod foreground;
 pub mod manifest;
 pub mod mux;
 pub mod probe;

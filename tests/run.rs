@@ -13,6 +13,8 @@ mod support;
 mod control;
 #[path = "run/exit_codes.rs"]
 mod exit_codes;
+#[path = "run/foreman.rs"]
+mod foreman;
 #[path = "run/launching.rs"]
 mod launching;
 #[path = "run/output.rs"]

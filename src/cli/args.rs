@@ -8,6 +8,7 @@ use clap::{Args, Parser, Subcommand};
 
 use super::check::CheckArgs;
 use super::completions::CompletionsArgs;
+use super::exec::ExecArgs;
 use super::export::ExportArgs;
 use super::logs::LogsArgs;
 use super::probe::ProbeArgs;
@@ -38,6 +39,8 @@ pub enum Commands {
     Schema,
     /// Print shell completions.
     Completions(CompletionsArgs),
+    /// Run one command in the foreground with the stack's environment (foreman run).
+    Exec(ExecArgs),
     /// Write the manifest as units for another engine (systemd).
     Export(ExportArgs),
     /// Run one readiness check (tcp, http or exec) until it passes or times out.

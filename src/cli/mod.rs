@@ -8,6 +8,7 @@ mod args;
 mod check;
 mod completions;
 mod control;
+mod exec;
 mod export;
 mod logs;
 mod probe;
@@ -25,6 +26,7 @@ use clap::Parser;
 pub use args::{Cli, Commands, ManifestArgs};
 pub use check::{CheckArgs, report as check_report};
 pub use completions::CompletionsArgs;
+pub use exec::ExecArgs;
 pub use export::{ExportArgs, ExportTarget, SystemdArgs};
 pub use logs::LogsArgs;
 pub use probe::ProbeArgs;
@@ -62,6 +64,7 @@ pub fn run() -> ExitCode {
         Some(Commands::Check(args)) => check::run(&args),
         Some(Commands::Schema) => schema::run(),
         Some(Commands::Completions(args)) => completions::run(&args),
+        Some(Commands::Exec(args)) => exec::run(&args),
         Some(Commands::Probe(args)) => probe::run(&args),
         Some(Commands::Export(args)) => export::run(&args),
         Some(Commands::Status(args)) => status::run(&args),

@@ -164,6 +164,9 @@ pub struct Settings {
     pub timestamps: Option<bool>,
     /// `settings.watch_debounce`: the quiet time after a change before watch restarts act.
     pub watch_debounce: Duration,
+    /// What procmux sets for every process, after expansion: the settings' env files (or
+    /// `.env`, or the `-e` files) and `[env]`. `procmux exec` runs with this.
+    pub env: BTreeMap<String, String>,
 }
 
 /// One process of the manifest and its instances.

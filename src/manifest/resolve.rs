@@ -111,6 +111,7 @@ pub(crate) fn resolve(
     }
     apply_table(cx, &raw.env, &mut env, report.warnings)?;
     let base_port = base_port(cx, &raw, &env, report.warnings)?;
+    let global_env = env.set.clone();
 
     let settings = &raw.settings;
     let shell = options
@@ -155,6 +156,7 @@ pub(crate) fn resolve(
                 .settings
                 .watch_debounce
                 .map_or(DEFAULT_WATCH_DEBOUNCE, |g| g.0),
+            env: global_env,
         },
         processes,
     })

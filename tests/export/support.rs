@@ -178,6 +178,7 @@ pub fn full_manifest(root: &Path) -> Manifest {
             root: root.to_path_buf(),
             timestamps: None,
             watch_debounce: Duration::from_millis(100),
+            env: BTreeMap::new(),
         },
         processes: vec![
             process(0, 1, db),

@@ -408,6 +408,17 @@ pub fn is_alive(pid: i32) -> bool {
     }
 }
 
+/// The state letter of a pid in `/proc` (`S`, `R`, `T`, `Z`...), if it exists.
+pub fn process_state(pid: i32) -> Option<char> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    stat.rsplit_once(')')?
+        .1
+        .split_whitespace()
+        .next()?
+        .chars()
+        .next()
+}
+
 fn command_name(pid: i32) -> Option<String> {
     std::fs::read_to_string(format!("/proc/{pid}/comm"))
         .ok()

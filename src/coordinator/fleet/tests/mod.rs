@@ -94,6 +94,7 @@ pub(super) fn manifest(specs: Vec<InstanceSpec>) -> Manifest {
             root: PathBuf::from("/project"),
             timestamps: None,
             watch_debounce: Duration::from_millis(100),
+            env: BTreeMap::new(),
         },
         processes,
     }
