@@ -28,3 +28,4 @@ pub mod coordinator;
 pub mod manifest;
 pub mod mux;
 pub mod supervisor;
+pub mod watch;
