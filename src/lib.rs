@@ -12,6 +12,8 @@
 //! - [`manifest`]: `procmux.toml`, `Procfile` and `.env` files into a validated `Manifest`, or an
 //!   error that points at the file, line and column.
 //! - [`mux`]: child output lines into one terminal stream, prefixed and coloured.
+//! - [`watch`]: one file watcher: the manifest and its env files, and per-process globs, in;
+//!   debounced, filtered change sets and reloaded manifests out.
 //! - [`coordinator`]: owns one job per process instance and turns child exits, signals and
 //!   manifest changes into job controls.
 //! - [`cli`]: the command line; the only module that parses arguments, prints errors and picks

@@ -120,7 +120,7 @@ pub fn run(args: &RunArgs) -> ExitCode {
         let updates = if args.no_reload {
             None
         } else {
-            match coordinator::watch(options.clone(), sources) {
+            match coordinator::watch(options.clone(), sources, mux.clone()) {
                 Ok(updates) => Some(updates),
                 Err(error) => {
                     mux.system(&format!(

@@ -1,74 +1,60 @@
-//! Watching the manifest and its env files, and loading them again when they change.
+//! The manifest reload as the runner takes it today: a thin adapter over [`crate::watch`],
+//! which does the watching (the files, their link targets, missing directories), the
+//! debounce, the stability check and the load off the event loop.
 //!
-//! The folders that hold the files are watched, not the files: editors that save by writing
-//! a new file and renaming it over the old one replace the inode, and a file that is deleted
-//! and comes back must still be noticed. Events for other files in those folders (an editor's
-//! swap and backup files) are ignored.
-//!
-//! Debounce: after the first relevant event, the watcher waits until [`QUIET`] has passed
-//! with no further event, then loads once, so a burst of saves gives one reload. The timer
-//! exists only while events are arriving. (`notify-debouncer-full` was not used: its thread
-//! wakes up every tick even when nothing happens, and procmux must cost nothing when idle.)
+//! The runner receives `Result<Manifest, String>`; the two things it has no event for yet
+//! (the manifest was removed, a directory cannot be watched) are printed here as `system`
+//! lines. When the runner takes [`WatchEvent`]s itself (for per-process restarts too), this
+//! file goes away.
 
-use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
-use notify::event::{AccessKind, AccessMode, ModifyKind};
-use notify::{EventKind, RecursiveMode, Watcher};
 use tokio::sync::mpsc;
 
-use crate::manifest::{self, LoadOptions};
+use crate::manifest::LoadOptions;
+use crate::mux::Mux;
+use crate::watch::{FileWatcher, WatchEvent};
 
 use super::runner::ManifestUpdates;
 
-/// How long the files must stay quiet before they are loaded again.
-pub const QUIET: Duration = Duration::from_millis(50);
-
-/// Starts watching `sources` (the manifest and its env files, as [`manifest::Loaded`] lists
-/// them) and returns the stream of reloaded manifests: each item is a new manifest, or the
-/// rendered error of a load that failed.
+/// Starts watching `sources` (the manifest and its env files, as
+/// [`Loaded::sources`](crate::manifest::Loaded::sources) lists them) and returns the stream
+/// of reloaded manifests: each item is a new manifest, or the rendered error of a load that
+/// failed. Reloads read `sources[0]` again, never another manifest.
 ///
 /// Must be called inside a tokio runtime. Watching stops when the returned receiver is
 /// dropped.
-pub fn watch(options: LoadOptions, sources: Vec<PathBuf>) -> notify::Result<ManifestUpdates> {
-    let watched = Arc::new(Mutex::new(WatchedFiles::default()));
-    let (changes_tx, mut changes) = mpsc::unbounded_channel::<()>();
-    let filter = watched.clone();
-    let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
-        let Ok(event) = event else { return };
-        if !is_content_change(&event.kind) {
-            return;
-        }
-        let relevant = filter
-            .lock()
-            .map(|files| event.paths.iter().any(|path| files.contains(path)))
-            .unwrap_or(true);
-        if relevant {
-            let _ = changes_tx.send(());
-        }
-    })?;
-    watch_more(&mut watcher, &watched, &sources);
-
+pub fn watch(
+    options: LoadOptions,
+    sources: Vec<PathBuf>,
+    mux: Mux,
+) -> notify::Result<ManifestUpdates> {
+    let (watcher, mut events) = FileWatcher::start()?;
+    let cwd = options.cwd.clone();
+    watcher.set_manifest(options, sources);
     let (updates_tx, updates) = mpsc::unbounded_channel();
     tokio::spawn(async move {
-        while changes.recv().await.is_some() {
-            // Wait for the burst to end: every further event restarts the quiet time.
-            loop {
-                match tokio::time::timeout(QUIET, changes.recv()).await {
-                    Ok(Some(())) => continue,
-                    Ok(None) => return,
-                    Err(_quiet) => break,
+        // The handle lives as long as someone listens: dropping it stops the watcher.
+        let _watcher = watcher;
+        loop {
+            let event = tokio::select! {
+                event = events.recv() => event,
+                () = updates_tx.closed() => return,
+            };
+            let update = match event {
+                None => return,
+                Some(WatchEvent::Manifest(result)) => (*result)
+                    .map(|loaded| loaded.manifest)
+                    .map_err(|e| e.render()),
+                Some(WatchEvent::ManifestRemoved(path)) => {
+                    mux.system(&removed(&cwd, &path));
+                    continue;
                 }
-            }
-            let update = match manifest::load(&options) {
-                Ok(loaded) => {
-                    // A reload may name env files the first load did not.
-                    watch_more(&mut watcher, &watched, &loaded.sources);
-                    Ok(loaded.manifest)
+                Some(WatchEvent::Error { error, .. }) => {
+                    mux.system(&format!("reload: {error}; changes there will be missed"));
+                    continue;
                 }
-                Err(error) => Err(error.render()),
+                Some(WatchEvent::Process { .. }) => continue,
             };
             if updates_tx.send(update).is_err() {
                 return;
@@ -78,81 +64,29 @@ pub fn watch(options: LoadOptions, sources: Vec<PathBuf>) -> notify::Result<Mani
     Ok(updates)
 }
 
-/// The files that matter, by folder and name (exactly how inotify reports them).
-#[derive(Debug, Default)]
-struct WatchedFiles {
-    files: BTreeSet<PathBuf>,
-    folders: BTreeSet<PathBuf>,
-}
-
-impl WatchedFiles {
-    fn contains(&self, path: &Path) -> bool {
-        self.files.contains(path)
-    }
-}
-
-/// Adds files to the watched set, and starts watching folders not watched yet. A folder that
-/// cannot be watched (it does not exist) is skipped: a file in it cannot change either.
-fn watch_more(
-    watcher: &mut notify::RecommendedWatcher,
-    watched: &Mutex<WatchedFiles>,
-    sources: &[PathBuf],
-) {
-    let Ok(mut watched) = watched.lock() else {
-        return;
-    };
-    for source in sources {
-        watched.files.insert(source.clone());
-        if let Some(folder) = source.parent()
-            && !watched.folders.contains(folder)
-            && watcher.watch(folder, RecursiveMode::NonRecursive).is_ok()
-        {
-            watched.folders.insert(folder.to_owned());
-        }
-    }
-}
-
-/// Whether an event may have changed what a file holds. Opening and reading (procmux's own
-/// loads among them) and metadata changes do not.
-fn is_content_change(kind: &EventKind) -> bool {
-    match kind {
-        EventKind::Access(AccessKind::Close(AccessMode::Write)) => true,
-        EventKind::Access(_) => false,
-        EventKind::Modify(ModifyKind::Metadata(_)) => false,
-        EventKind::Create(_) | EventKind::Modify(_) | EventKind::Remove(_) => true,
-        EventKind::Any | EventKind::Other => true,
-    }
+/// `reload: procmux.toml was removed; keeping everything as it runs`, with the path shown
+/// relative to the cwd when it is under it.
+fn removed(cwd: &Path, path: &Path) -> String {
+    let shown = path.strip_prefix(cwd).unwrap_or(path);
+    format!(
+        "reload: {} was removed; keeping everything as it runs",
+        shown.display()
+    )
 }
 
 #[cfg(test)]
 mod tests {
-    use notify::event::{AccessKind, CreateKind, DataChange, MetadataKind, RenameMode};
-
     use super::*;
 
     #[test]
-    fn only_content_changes_count() {
-        let counts = [
-            (EventKind::Access(AccessKind::Open(AccessMode::Any)), false),
-            (
-                EventKind::Access(AccessKind::Close(AccessMode::Read)),
-                false,
-            ),
-            (
-                EventKind::Access(AccessKind::Close(AccessMode::Write)),
-                true,
-            ),
-            (
-                EventKind::Modify(ModifyKind::Metadata(MetadataKind::Any)),
-                false,
-            ),
-            (EventKind::Modify(ModifyKind::Data(DataChange::Any)), true),
-            (EventKind::Modify(ModifyKind::Name(RenameMode::To)), true),
-            (EventKind::Create(CreateKind::File), true),
-            (EventKind::Remove(notify::event::RemoveKind::File), true),
-        ];
-        for (kind, expected) in counts {
-            assert_eq!(is_content_change(&kind), expected, "{kind:?}");
-        }
+    fn a_removal_names_the_file_relative_to_the_cwd() {
+        assert_eq!(
+            removed(Path::new("/p"), Path::new("/p/cfg/procmux.toml")),
+            "reload: cfg/procmux.toml was removed; keeping everything as it runs"
+        );
+        assert_eq!(
+            removed(Path::new("/p"), Path::new("/q/procmux.toml")),
+            "reload: /q/procmux.toml was removed; keeping everything as it runs"
+        );
     }
 }

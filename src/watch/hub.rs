@@ -136,3 +136,153 @@ async fn sleep_until(deadline: Option<Instant>) {
         None => std::future::pending().await,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use tokio::sync::mpsc::unbounded_channel;
+
+    use super::*;
+    use crate::watch::ProcessWatch;
+
+    struct Harness {
+        commands: UnboundedSender<Command>,
+        inputs: UnboundedSender<HubInput>,
+        events: UnboundedReceiver<WatchEvent>,
+        jobs: UnboundedReceiver<Job>,
+    }
+
+    impl Harness {
+        fn start() -> Self {
+            let (commands, commands_rx) = unbounded_channel();
+            let (inputs, inputs_rx) = unbounded_channel();
+            let (events_tx, events) = unbounded_channel();
+            let (jobs_tx, worker_jobs) = std::sync::mpsc::channel();
+            tokio::spawn(run(commands_rx, inputs_rx, events_tx, jobs_tx));
+            // The worker is a thread: so is its stand-in, which passes the jobs on to the test.
+            let (forward, jobs) = unbounded_channel();
+            std::thread::spawn(move || {
+                while let Ok(job) = worker_jobs.recv() {
+                    if forward.send(job).is_err() {
+                        return;
+                    }
+                }
+            });
+            Self {
+                commands,
+                inputs,
+                events,
+                jobs,
+            }
+        }
+
+        /// The next job the hub hands the worker.
+        async fn job(&mut self) -> Job {
+            self.jobs.recv().await.unwrap()
+        }
+
+        async fn set_process(&mut self, key: &str, debounce: Duration) {
+            let rules = Rules::new(&ProcessWatch {
+                cwd: "/p".into(),
+                watch: vec!["*.rs".into()],
+                ignore: Vec::new(),
+                debounce,
+            })
+            .unwrap();
+            self.commands
+                .send(Command::SetProcess {
+                    key: key.into(),
+                    rules: Box::new(rules),
+                })
+                .unwrap();
+            assert!(matches!(self.job().await, Job::SetProcess { .. }));
+        }
+
+        fn change(&self, key: &str, path: &str) {
+            self.inputs
+                .send(HubInput::Change {
+                    key: key.into(),
+                    path: path.into(),
+                })
+                .unwrap();
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_burst_gives_one_change_set_a_debounce_after_its_last_change() {
+        let mut hub = Harness::start();
+        hub.set_process("api", Duration::from_millis(100)).await;
+        for _ in 0..5 {
+            hub.change("api", "/p/a.rs");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        hub.change("api", "/p/b.rs");
+        let last = Instant::now();
+        let event = hub.events.recv().await.unwrap();
+        assert_eq!(last.elapsed(), Duration::from_millis(100));
+        let WatchEvent::Process { key, paths, more } = event else {
+            panic!("{event:?}");
+        };
+        assert_eq!(key, "api");
+        assert_eq!(paths, [PathBuf::from("/p/a.rs"), PathBuf::from("/p/b.rs")]);
+        assert_eq!(more, 0);
+        // Nothing else is pending: the next change starts a new burst.
+        hub.change("api", "/p/c.rs");
+        let again = Instant::now();
+        hub.events.recv().await.unwrap();
+        assert_eq!(again.elapsed(), Duration::from_millis(100));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn each_process_has_its_own_debounce() {
+        let mut hub = Harness::start();
+        hub.set_process("fast", Duration::from_millis(50)).await;
+        hub.set_process("slow", Duration::from_millis(300)).await;
+        let start = Instant::now();
+        hub.change("slow", "/p/s.rs");
+        hub.change("fast", "/p/f.rs");
+        let first = hub.events.recv().await.unwrap();
+        assert!(matches!(&first, WatchEvent::Process { key, .. } if key == "fast"));
+        assert_eq!(start.elapsed(), Duration::from_millis(50));
+        let second = hub.events.recv().await.unwrap();
+        assert!(matches!(&second, WatchEvent::Process { key, .. } if key == "slow"));
+        assert_eq!(start.elapsed(), Duration::from_millis(300));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_removed_process_loses_its_open_burst() {
+        let mut hub = Harness::start();
+        hub.set_process("api", Duration::from_millis(100)).await;
+        hub.set_process("web", Duration::from_millis(200)).await;
+        hub.change("api", "/p/a.rs");
+        hub.change("web", "/p/w.rs");
+        tokio::task::yield_now().await;
+        hub.commands
+            .send(Command::RemoveProcess("api".into()))
+            .unwrap();
+        assert!(matches!(hub.job().await, Job::RemoveProcess(_)));
+        let event = hub.events.recv().await.unwrap();
+        assert!(
+            matches!(&event, WatchEvent::Process { key, .. } if key == "web"),
+            "{event:?}"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn manifest_changes_ask_the_worker_for_a_check_after_the_quiet_time() {
+        let mut hub = Harness::start();
+        let start = Instant::now();
+        hub.inputs.send(HubInput::ManifestTouched).unwrap();
+        tokio::time::sleep(Duration::from_millis(30)).await;
+        hub.inputs.send(HubInput::ManifestTouched).unwrap();
+        assert!(matches!(hub.job().await, Job::CheckManifest));
+        assert_eq!(start.elapsed(), Duration::from_millis(30) + MANIFEST_QUIET);
+        // The worker found a half-written file: look again later.
+        let wait = Duration::from_millis(700);
+        let asked = Instant::now();
+        hub.inputs.send(HubInput::ManifestWait(wait)).unwrap();
+        assert!(matches!(hub.job().await, Job::CheckManifest));
+        assert_eq!(asked.elapsed(), wait);
+    }
+}

@@ -41,7 +41,8 @@
 //! - `stable.rs`: when a reload may read the files (pure);
 //! - `debounce.rs`: bursts into change sets (pure);
 //! - `routes.rs`: who needs which directory, and event routing on notify's thread;
-//! - `worker.rs`: the thread that adds watches, walks trees and loads the manifest;
+//! - `worker.rs`: the thread that adds watches and walks trees; `reload.rs`: the manifest
+//!   reload it also runs;
 //! - `hub.rs`: the task that debounces and delivers events;
 //! - `count.rs`: how many files globs match now (`procmux check`);
 //! - `loop_guard.rs`: the rule that pauses a process restarting itself.
@@ -54,6 +55,7 @@ mod hub;
 mod interest;
 mod loop_guard;
 mod plan;
+mod reload;
 mod routes;
 mod rules;
 mod stable;
@@ -218,6 +220,23 @@ impl FileWatcher {
     /// Stops watching for `key`, dropping any change set not yet reported.
     pub fn remove_process(&self, key: &str) {
         self.send(Command::RemoveProcess(key.to_owned()));
+    }
+
+    /// Waits until every request made before this call has been carried out: the
+    /// directories are walked and watched, the manifest's first state is recorded.
+    pub async fn flush(&self) {
+        let (done, wait) = tokio::sync::oneshot::channel();
+        self.send(Command::Other(Job::Flush(done)));
+        let _ = wait.await;
+    }
+
+    /// How many notify events were passed on from notify's thread so far (for diagnostics
+    /// and tests): an event that no glob and no manifest cares about is not.
+    pub fn forwarded_events(&self) -> u64 {
+        self.routes
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .forwarded
     }
 
     /// The directories watched now (for diagnostics and tests), sorted.

@@ -63,6 +63,9 @@ pub(crate) struct Routes {
     /// Watched directories that were removed or moved: notify may still hold a watch under
     /// that name, which the worker drops before watching the name again.
     pub gone: Vec<PathBuf>,
+    /// How many notify events were passed on (routed somewhere): the others cost procmux
+    /// nothing beyond notify's thread.
+    pub forwarded: u64,
 }
 
 impl Routes {
@@ -80,6 +83,9 @@ impl Routes {
         }
         for path in &event.paths {
             self.route_path(event.kind, path, &mut out);
+        }
+        if !out.is_empty() {
+            self.forwarded += 1;
         }
         out
     }
@@ -146,15 +152,19 @@ impl Routes {
                 return true;
             }
             for owner in who.iter() {
-                // A directory inside a base is found again when it comes back (its parent
-                // sees it); a base itself must be looked for from its ancestors.
-                let is_base = match owner {
-                    Owner::Manifest => true,
-                    Owner::Process(key) => processes
-                        .get(key)
-                        .is_some_and(|rules| rules.bases.iter().any(|b| b.dir == *watched)),
+                // A directory strictly inside a base is found again when it comes back (its
+                // parent sees it); a base, or the ancestor that waits for a missing one, must
+                // be looked for again from above.
+                let found_again = match owner {
+                    Owner::Manifest => false,
+                    Owner::Process(key) => processes.get(key).is_some_and(|rules| {
+                        rules
+                            .bases
+                            .iter()
+                            .any(|b| b.dir != *watched && b.covers_dir(watched))
+                    }),
                 };
-                if is_base {
+                if !found_again {
                     owners.insert(owner.clone());
                 }
             }

@@ -29,6 +29,8 @@ pub(crate) struct Rules {
     pub bases: Vec<Base>,
     /// One ignore-file matcher per base, in the same order.
     matchers: Vec<IncrementalIgnore>,
+    /// The bases that did not exist at the last walk: when one appears, what is in it is new.
+    pub missing: Vec<PathBuf>,
 }
 
 impl Rules {
@@ -46,6 +48,7 @@ impl Rules {
             globs,
             bases,
             matchers,
+            missing: Vec::new(),
         })
     }
 

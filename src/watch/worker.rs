@@ -1,25 +1,30 @@
 //! The worker thread: everything that blocks. It owns the notify watcher and adds and
 //! removes its watches (walking the trees with the `ignore` crate), and it reloads the
-//! manifest, so none of that runs on procmux's event loop. It sleeps on its job queue when
+//! manifest (`reload.rs`), so none of that runs on procmux's event loop. It sleeps on its job queue when
 //! there is nothing to do.
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::sync::mpsc::Receiver;
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Instant;
 
 use notify::{RecommendedWatcher, RecursiveMode, Watcher};
 use tokio::sync::mpsc::UnboundedSender;
 
+use super::globs::Globs;
 use super::hub::HubInput;
-use super::interest::{Interest, anchor, interest};
+use super::interest::{Interest, anchor};
+use super::plan::Base;
+use super::reload::ManifestState;
 use super::routes::{Owner, Routes};
 use super::rules::Rules;
-use super::stable::{Decision, FileState, Snapshot, decide, snapshot};
 use super::walk::walk;
-use super::{MANIFEST_QUIET, WatchError, WatchEvent};
-use crate::manifest::{self, LoadOptions};
+use super::{WatchError, WatchEvent};
+use crate::manifest::LoadOptions;
+
+/// How many times watches are worked out again when the tree moved while they were being
+/// added, before the next event is left to do it.
+pub(super) const SETTLE_ROUNDS: usize = 8;
 
 /// What the worker is asked to do.
 pub(crate) enum Job {
@@ -38,29 +43,17 @@ pub(crate) enum Job {
     Resync(String),
     /// A path appeared in one of this process's directories.
     NewPath { key: String, path: PathBuf },
+    /// Reply once every job before this one is done.
+    Flush(tokio::sync::oneshot::Sender<()>),
     /// Stop: drop the watcher and end the thread.
     Stop,
-}
-
-/// The manifest being watched.
-struct ManifestState {
-    /// How to load it, with `file` set to the file found at the first load.
-    options: LoadOptions,
-    /// The manifest, then its env files.
-    sources: Vec<PathBuf>,
-    /// The files as they were at the last load (or when watching started).
-    last: Snapshot,
-    /// Whether its removal was reported (and not followed by a load yet).
-    removed_reported: bool,
-    /// When a file was first seen just emptied.
-    empty_since: Option<Instant>,
 }
 
 pub(crate) struct Worker {
     pub watcher: RecommendedWatcher,
     pub routes: Arc<Mutex<Routes>>,
     pub hub: UnboundedSender<HubInput>,
-    manifest: Option<ManifestState>,
+    pub(super) manifest: Option<ManifestState>,
     /// Directories whose watch failed, reported once each.
     failed: BTreeSet<PathBuf>,
 }
@@ -85,6 +78,9 @@ impl Worker {
         while let Ok(job) = jobs.recv() {
             match job {
                 Job::Stop => break,
+                Job::Flush(done) => {
+                    let _ = done.send(());
+                }
                 Job::SetManifest { options, sources } => self.set_manifest(options, sources),
                 Job::CheckManifest => self.check_manifest(),
                 Job::SetProcess { key, rules } => {
@@ -96,7 +92,7 @@ impl Worker {
                     self.sync(&Owner::Process(key), Interest::default());
                 }
                 Job::Resync(key) => self.resync(&key, true),
-                Job::NewPath { key, path } => self.new_path(key, path),
+                Job::NewPath { key, path } => self.new_path(&key, path),
             }
         }
     }
@@ -111,7 +107,7 @@ impl Worker {
 
     /// Makes `owner`'s watches exactly `wanted`: routes first (so events from a new watch
     /// are routed from the start), then notify, without holding the routes lock.
-    fn sync(&mut self, owner: &Owner, wanted: Interest) {
+    pub(super) fn sync(&mut self, owner: &Owner, wanted: Interest) {
         self.apply(owner, wanted, true);
     }
 
@@ -192,9 +188,14 @@ impl Worker {
     }
 
     /// Walks every base of `key` and watches what is not excluded; a missing base is waited
-    /// for from its nearest existing ancestor.
+    /// for from its nearest existing ancestor. The files of a base that was missing at the
+    /// last walk are reported: they are new, and were written before any watch saw them.
+    ///
+    /// A directory may appear between the look and the watch that would have seen it
+    /// appear, so after the watches are in place the missing bases are looked at again,
+    /// until nothing moved.
     fn resync(&mut self, key: &str, reread_ignore_files: bool) {
-        let (bases, globs) = {
+        let (bases, globs, mut was_missing) = {
             let mut routes = self.routes();
             let Some(rules) = routes.processes.get_mut(key) else {
                 return;
@@ -202,38 +203,58 @@ impl Worker {
             if reread_ignore_files {
                 rules.reload_ignore_files();
             }
-            (rules.bases.clone(), Arc::clone(&rules.globs))
+            (
+                rules.bases.clone(),
+                Arc::clone(&rules.globs),
+                rules.missing.clone(),
+            )
         };
-        let mut wanted = Interest::default();
-        for base in &bases {
-            if base.dir.exists() {
-                wanted
-                    .dirs
-                    .extend(walk(&base.dir, base.depth, &globs, false).dirs);
-            } else {
-                anchor(&base.dir, &mut wanted);
+        for _ in 0..SETTLE_ROUNDS {
+            let mut wanted = Interest::default();
+            let mut missing = Vec::new();
+            let mut appeared = Vec::new();
+            for base in &bases {
+                if base.dir.exists() {
+                    wanted
+                        .dirs
+                        .extend(walk(&base.dir, base.depth, &globs, false).dirs);
+                    if was_missing.contains(&base.dir) {
+                        appeared.push(base.clone());
+                    }
+                } else {
+                    missing.push(base.clone());
+                    anchor(&base.dir, &mut wanted);
+                }
             }
+            if let Some(rules) = self.routes().processes.get_mut(key) {
+                rules.missing = missing.iter().map(|b| b.dir.clone()).collect();
+            }
+            let anchors = wanted.paths.clone();
+            self.sync(&Owner::Process(key.to_owned()), wanted);
+            for base in appeared {
+                self.watch_new_tree(key, &base, &globs);
+            }
+            let mut now = Interest::default();
+            for base in &missing {
+                anchor(&base.dir, &mut now);
+            }
+            if now.paths == anchors && missing.iter().all(|b| !b.dir.exists()) {
+                return;
+            }
+            was_missing = missing.into_iter().map(|b| b.dir).collect();
         }
-        self.sync(&Owner::Process(key.to_owned()), wanted);
     }
 
     /// Watches a directory that appeared (with what is under it), and reports the files
     /// found in it: they are new, and may have been written before the watch existed.
-    fn new_path(&mut self, key: String, path: PathBuf) {
+    fn new_path(&mut self, key: &str, path: PathBuf) {
         let is_dir = std::fs::symlink_metadata(&path).is_ok_and(|m| m.is_dir());
         if !is_dir {
             return;
         }
         let (base, globs) = {
             let mut routes = self.routes();
-            if routes
-                .dirs
-                .get(&path)
-                .is_some_and(|o| o.contains(&Owner::Process(key.clone())))
-            {
-                return;
-            }
-            let Some(rules) = routes.processes.get_mut(&key) else {
+            let Some(rules) = routes.processes.get_mut(key) else {
                 return;
             };
             let Some(base) = rules.watches_dir(&path) else {
@@ -241,113 +262,59 @@ impl Worker {
             };
             (base, Arc::clone(&rules.globs))
         };
-        let found = walk(&base.dir, base.depth, &globs, true);
-        let changes: Vec<PathBuf> = {
-            let mut routes = self.routes();
-            let Some(rules) = routes.processes.get_mut(&key) else {
-                return;
-            };
-            found
-                .files
-                .iter()
-                .filter(|file| rules.wants(file, false))
-                .cloned()
-                .collect::<Vec<_>>()
+        // Walked even when a resync already watches it: its files are new either way.
+        self.watch_new_tree(key, &base, &globs);
+    }
+
+    /// Watches the new tree `base` and reports its files. Each walk comes after the watches
+    /// of the one before are in place, and the walks go on until one finds no new
+    /// directory: a file written at any moment is then either seen by a watch or found by
+    /// the last walk.
+    fn watch_new_tree(&mut self, key: &str, base: &Base, globs: &Arc<Globs>) {
+        let owner = Owner::Process(key.to_owned());
+        let mut watched: BTreeSet<PathBuf> = BTreeSet::new();
+        loop {
+            let found = walk(&base.dir, base.depth, globs, true);
+            let new_dirs: BTreeSet<PathBuf> = found
+                .dirs
                 .into_iter()
-                .map(|file| rules.shown(&file))
-                .collect()
-        };
-        self.add(
-            &Owner::Process(key.clone()),
-            Interest {
-                paths: BTreeSet::new(),
-                dirs: found.dirs.into_iter().collect(),
-            },
-        );
+                .filter(|d| !watched.contains(d))
+                .collect();
+            let changes = {
+                let mut routes = self.routes();
+                let Some(rules) = routes.processes.get_mut(key) else {
+                    return;
+                };
+                wanted_changes(rules, &found.files)
+            };
+            self.report(key, changes);
+            if new_dirs.is_empty() {
+                return;
+            }
+            watched.extend(new_dirs.iter().cloned());
+            self.add(
+                &owner,
+                Interest {
+                    paths: BTreeSet::new(),
+                    dirs: new_dirs,
+                },
+            );
+        }
+    }
+
+    /// Sends `changes` to the hub as changes of `key`.
+    fn report(&self, key: &str, changes: Vec<PathBuf>) {
         for path in changes {
             let _ = self.hub.send(HubInput::Change {
-                key: key.clone(),
+                key: key.to_owned(),
                 path,
             });
         }
     }
+}
 
-    fn set_manifest(&mut self, mut options: LoadOptions, sources: Vec<PathBuf>) {
-        // A reload reads the file the first load found, never another one that discovery
-        // would pick now (the Procfile beside a deleted procmux.toml).
-        if let Some(first) = sources.first() {
-            options.file = Some(first.clone());
-        }
-        let last = snapshot(&sources);
-        self.sync(&Owner::Manifest, interest(&sources));
-        self.manifest = Some(ManifestState {
-            options,
-            sources,
-            last,
-            removed_reported: false,
-            empty_since: None,
-        });
-    }
-
-    /// The manifest's files have been quiet: watch them where they are now, then load them
-    /// if the stability rule says so (see `stable.rs`).
-    fn check_manifest(&mut self) {
-        let Some(sources) = self.manifest.as_ref().map(|m| m.sources.clone()) else {
-            return;
-        };
-        self.sync(&Owner::Manifest, interest(&sources));
-        let Some(state) = self.manifest.as_mut() else {
-            return;
-        };
-        let before = snapshot(&state.sources);
-        let empty_for = state.empty_since.map(|t| t.elapsed());
-        let decision = decide(&state.last, &before, state.removed_reported, empty_for);
-        let outcome = match decision {
-            Decision::Nothing => {
-                state.empty_since = None;
-                return;
-            }
-            Decision::Wait(wait) => {
-                state.empty_since.get_or_insert_with(Instant::now);
-                HubInput::ManifestWait(wait)
-            }
-            Decision::Removed => {
-                state.empty_since = None;
-                state.removed_reported = true;
-                state.last = before;
-                HubInput::Event(WatchEvent::ManifestRemoved(state.sources[0].clone()))
-            }
-            Decision::Load => {
-                state.empty_since = None;
-                let result = manifest::load(&state.options);
-                if snapshot(&state.sources) != before {
-                    // Written to while being read: what was read may be half of it.
-                    let _ = self.hub.send(HubInput::ManifestWait(MANIFEST_QUIET));
-                    return;
-                }
-                state.removed_reported = false;
-                state.last = before;
-                if let Ok(loaded) = &result
-                    && loaded.sources != state.sources
-                {
-                    // Env files named for the first time: unseen, so that their next change
-                    // reloads even if it happened between this load and this snapshot.
-                    state.last = loaded
-                        .sources
-                        .iter()
-                        .map(|path| {
-                            let seen = state.last.iter().find(|(p, _)| p == path);
-                            seen.cloned()
-                                .unwrap_or_else(|| (path.clone(), FileState::Unseen))
-                        })
-                        .collect();
-                    state.sources = loaded.sources.clone();
-                    let sources = state.sources.clone();
-                    self.sync(&Owner::Manifest, interest(&sources));
-                }
-                HubInput::Event(WatchEvent::Manifest(Box::new(result)))
-            }
-        };
-        let _ = self.hub.send(outcome);
-    }
+/// The files of `files` that `rules` watch, as the process should see them.
+fn wanted_changes(rules: &mut Rules, files: &[PathBuf]) -> Vec<PathBuf> {
+    let wanted: Vec<&PathBuf> = files.iter().filter(|f| rules.wants(f, false)).collect();
+    wanted.into_iter().map(|f| rules.shown(f)).collect()
 }
