@@ -73,9 +73,18 @@ impl Routes {
     pub fn route(&mut self, event: &Event) -> Vec<Routed> {
         let mut out = Vec::new();
         if event.need_rescan() {
-            // The kernel's queue overflowed: events were lost, so everything is looked at again.
+            // The kernel's queue overflowed: events were lost, so everything is looked at
+            // again, and each process is told that something under its cwd changed (what
+            // changed is not known, and a burst that large is one a restart is for).
             out.push(Routed::Manifest);
-            out.extend(self.processes.keys().cloned().map(Routed::Resync));
+            for (key, rules) in &self.processes {
+                out.push(Routed::Resync(key.clone()));
+                out.push(Routed::Change {
+                    key: key.clone(),
+                    path: rules.shown_cwd.clone(),
+                });
+            }
+            self.forwarded += 1;
             return out;
         }
         if !is_change(&event.kind) {
@@ -207,4 +216,112 @@ fn may_be_new_dir(kind: &EventKind) -> bool {
                 RenameMode::To | RenameMode::Both | RenameMode::Any
             ))
     )
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use std::time::Duration;
+
+    use notify::event::DataChange;
+
+    use super::*;
+    use crate::watch::ProcessWatch;
+
+    fn event(kind: EventKind, path: &str) -> Event {
+        Event::new(kind).add_path(PathBuf::from(path))
+    }
+
+    const WRITE: EventKind = EventKind::Modify(ModifyKind::Data(DataChange::Any));
+
+    fn routes() -> Routes {
+        let mut routes = Routes::default();
+        let rules = Rules::new(&ProcessWatch {
+            cwd: "/nonexistent-procmux-test/p".into(),
+            watch: vec!["src/**/*.rs".into()],
+            ignore: Vec::new(),
+            debounce: Duration::from_millis(100),
+        })
+        .unwrap();
+        routes.processes.insert("api".into(), rules);
+        let owners = |o: &[Owner]| o.iter().cloned().collect::<BTreeSet<_>>();
+        routes.dirs.insert(
+            "/nonexistent-procmux-test/p".into(),
+            owners(&[Owner::Manifest]),
+        );
+        routes.dirs.insert(
+            "/nonexistent-procmux-test/p/src".into(),
+            owners(&[Owner::Process("api".into())]),
+        );
+        routes.dirs.insert(
+            "/nonexistent-procmux-test/p/src/a".into(),
+            owners(&[Owner::Process("api".into())]),
+        );
+        routes
+            .manifest
+            .insert("/nonexistent-procmux-test/p/procmux.toml".into());
+        routes
+    }
+
+    #[test]
+    fn writes_no_one_cares_about_go_nowhere() {
+        let mut r = routes();
+        for path in [
+            "/nonexistent-procmux-test/p/app.log",
+            "/nonexistent-procmux-test/p/src/notes.txt",
+        ] {
+            assert_eq!(r.route(&event(WRITE, path)), [], "{path}");
+        }
+        let open = EventKind::Access(AccessKind::Open(AccessMode::Any));
+        assert_eq!(
+            r.route(&event(open, "/nonexistent-procmux-test/p/procmux.toml")),
+            []
+        );
+        assert_eq!(r.forwarded, 0);
+    }
+
+    #[test]
+    fn manifest_and_process_changes_are_routed() {
+        let mut r = routes();
+        assert_eq!(
+            r.route(&event(WRITE, "/nonexistent-procmux-test/p/procmux.toml")),
+            [Routed::Manifest]
+        );
+        assert_eq!(
+            r.route(&event(WRITE, "/nonexistent-procmux-test/p/src/a/b.rs")),
+            [Routed::Change {
+                key: "api".into(),
+                path: "/nonexistent-procmux-test/p/src/a/b.rs".into()
+            }]
+        );
+        let created = EventKind::Create(CreateKind::Folder);
+        assert_eq!(
+            r.route(&event(created, "/nonexistent-procmux-test/p/src/new")),
+            [Routed::NewPath {
+                key: "api".into(),
+                path: "/nonexistent-procmux-test/p/src/new".into()
+            }]
+        );
+        assert_eq!(r.forwarded, 3);
+    }
+
+    #[test]
+    fn a_removed_base_is_looked_for_again_and_an_inner_folder_is_not() {
+        let mut r = routes();
+        let removed = EventKind::Remove(RemoveKind::Folder);
+        assert_eq!(
+            r.route(&event(removed, "/nonexistent-procmux-test/p/src/a")),
+            []
+        );
+        assert_eq!(r.gone, [PathBuf::from("/nonexistent-procmux-test/p/src/a")]);
+        assert_eq!(
+            r.route(&event(removed, "/nonexistent-procmux-test/p/src")),
+            [Routed::Resync("api".into())]
+        );
+        assert!(
+            !r.dirs
+                .contains_key(Path::new("/nonexistent-procmux-test/p/src"))
+        );
+    }
 }

@@ -104,3 +104,85 @@ impl Rules {
         reshown(path, &self.cwd, &self.shown_cwd)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    fn project(files: &[(&str, &str)]) -> (tempfile::TempDir, PathBuf) {
+        let temp = tempfile::tempdir().unwrap();
+        let root = std::fs::canonicalize(temp.path()).unwrap();
+        for (path, text) in files {
+            let path = root.join(path);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, text).unwrap();
+        }
+        (temp, root)
+    }
+
+    fn rules(cwd: &Path, watch: &[&str], ignore: &[&str]) -> Rules {
+        Rules::new(&ProcessWatch {
+            cwd: cwd.to_path_buf(),
+            watch: watch.iter().map(|g| (*g).to_owned()).collect(),
+            ignore: ignore.iter().map(|g| (*g).to_owned()).collect(),
+            debounce: Duration::from_millis(100),
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn ignore_files_git_and_ignore_globs_exclude() {
+        let (_temp, root) = project(&[
+            (".gitignore", "target/\n*.log\n"),
+            ("src/.gitignore", "generated.rs\n"),
+            (".ignore", "scratch/\n"),
+            ("src/main.rs", ""),
+        ]);
+        let mut r = rules(&root, &["**/*"], &["**/*.snap"]);
+        assert!(r.wants(&root.join("src/main.rs"), false));
+        assert!(!r.wants(&root.join("target/debug/main"), false));
+        assert!(!r.wants(&root.join("server.log"), false));
+        assert!(
+            !r.wants(&root.join("src/generated.rs"), false),
+            "nested .gitignore"
+        );
+        assert!(r.wants(&root.join("generated.rs"), false), "only under src");
+        assert!(!r.wants(&root.join("scratch/a.rs"), false), ".ignore");
+        assert!(!r.wants(&root.join(".git/index"), false));
+        assert!(!r.wants(&root.join("src/a.snap"), false));
+        assert!(
+            r.wants(&root.join(".env"), false),
+            "hidden files are watched"
+        );
+    }
+
+    #[test]
+    fn a_parent_gitignore_applies_to_a_process_in_a_subfolder() {
+        let (_temp, root) = project(&[(".gitignore", "dist/\n"), ("web/src/a.js", "")]);
+        let mut r = rules(&root.join("web"), &["**/*.js"], &[]);
+        assert!(r.wants(&root.join("web/src/a.js"), false));
+        assert!(!r.wants(&root.join("web/dist/a.js"), false));
+    }
+
+    #[test]
+    fn directories_are_watched_within_their_base_and_depth() {
+        let (_temp, root) = project(&[(".gitignore", "node_modules/\n")]);
+        let mut r = rules(&root, &["src/*/mod.rs", "Cargo.toml"], &["src/tmp"]);
+        let sub = r.watches_dir(&root.join("src/a")).unwrap();
+        assert_eq!((sub.dir, sub.depth), (root.join("src/a"), Some(0)));
+        assert!(r.watches_dir(&root.join("src/a/b")).is_none(), "too deep");
+        assert!(
+            r.watches_dir(&root.join("src/tmp")).is_none(),
+            "watch_ignore"
+        );
+        assert!(
+            r.watches_dir(&root.join("docs")).is_none(),
+            "no glob reaches it"
+        );
+        let mut all = rules(&root, &["**/*.js"], &[]);
+        assert!(all.watches_dir(&root.join("node_modules")).is_none());
+        assert!(all.watches_dir(&root.join("lib/deep")).is_some());
+    }
+}
