@@ -120,7 +120,7 @@ pub fn run(args: &RunArgs) -> ExitCode {
         let updates = if args.no_reload {
             None
         } else {
-            match coordinator::watch(options.clone(), sources, mux.clone()) {
+            match coordinator::watch(options.clone(), sources, mux.clone()).await {
                 Ok(updates) => Some(updates),
                 Err(error) => {
                     mux.system(&format!(

@@ -22,9 +22,9 @@ use super::runner::ManifestUpdates;
 /// of reloaded manifests: each item is a new manifest, or the rendered error of a load that
 /// failed. Reloads read `sources[0]` again, never another manifest.
 ///
-/// Must be called inside a tokio runtime. Watching stops when the returned receiver is
-/// dropped.
-pub fn watch(
+/// Returns once the watches are in place, so an edit made after this is seen. Must be
+/// called inside a tokio runtime. Watching stops when the returned receiver is dropped.
+pub async fn watch(
     options: LoadOptions,
     sources: Vec<PathBuf>,
     mux: Mux,
@@ -32,6 +32,7 @@ pub fn watch(
     let (watcher, mut events) = FileWatcher::start()?;
     let cwd = options.cwd.clone();
     watcher.set_manifest(options, sources);
+    watcher.flush().await;
     let (updates_tx, updates) = mpsc::unbounded_channel();
     tokio::spawn(async move {
         // The handle lives as long as someone listens: dropping it stops the watcher.
