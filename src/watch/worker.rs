@@ -1,7 +1,7 @@
 //! The worker thread: everything that blocks. It owns the notify watcher and adds and
 //! removes its watches (walking the trees with the `ignore` crate), and it reloads the
-//! manifest (`reload.rs`), so none of that runs on procmux's event loop. It sleeps on its job queue when
-//! there is nothing to do.
+//! manifest (`reload.rs`), so none of that runs on procmux's event loop. It sleeps on its
+//! job queue when there is nothing to do.
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;

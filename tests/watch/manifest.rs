@@ -11,8 +11,14 @@ async fn an_edit_reloads_and_an_editor_style_save_too() {
     let project = Project::new();
     project.write("procmux.toml", &toml(&["a"]));
     let (_watcher, mut events) = watching_manifest(options(&project.root, None)).await;
+    let written = std::time::Instant::now();
     project.write("procmux.toml", &toml(&["a", "b"]));
     assert_eq!(events.next_reload().await, ["a", "b"]);
+    eprintln!(
+        "figure: manifest write to reloaded manifest {:?} (quiet time {:?})",
+        written.elapsed(),
+        procmux::watch::MANIFEST_QUIET
+    );
     project.write_by_rename("procmux.toml", &toml(&["c"]));
     assert_eq!(events.next_reload().await, ["c"]);
     project.write_by_rename("procmux.toml", &toml(&["d"]));

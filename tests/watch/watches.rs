@@ -163,3 +163,35 @@ fn thread_cpu_self() -> Duration {
     let ticks = fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap();
     Duration::from_millis(ticks * 10)
 }
+
+#[test]
+fn an_idle_watcher_costs_nothing() {
+    if !alone("watches::an_idle_watcher_costs_nothing") {
+        return;
+    }
+    let project = Project::new();
+    project.write("procmux.toml", &toml(&["a"]));
+    project.write("src/main.rs", "");
+    runtime().block_on(async {
+        let (watcher, _events) = watching_manifest(options(&project.root, None)).await;
+        watcher
+            .set_process("api", &spec(&project.root, &["src/**/*.rs"], &[], 100))
+            .unwrap();
+        watcher.flush().await;
+        let before = process_cpu();
+        // Measuring idleness takes time by nature: this waits on nothing but the clock.
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        let idle = process_cpu() - before;
+        println!("figure: idle watcher (manifest and one process) over 2 s: {idle:?} of CPU");
+        assert!(idle <= Duration::from_millis(10), "{idle:?}");
+    });
+}
+
+/// CPU time of the whole process.
+fn process_cpu() -> Duration {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap();
+    let (_, rest) = stat.rsplit_once(')').unwrap();
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap();
+    Duration::from_millis(ticks * 10)
+}
