@@ -13,6 +13,8 @@
 //!   error that points at the file, line and column.
 //! - [`mux`]: child output into line records shared by its sinks: the terminal (prefixed and
 //!   coloured), a ring of recent lines per process, followers and taps.
+//! - [`watch`]: one file watcher: the manifest and its env files, and per-process globs, in;
+//!   debounced, filtered change sets and reloaded manifests out.
 //! - [`control`]: the control socket: the versioned JSON-lines protocol, the server the
 //!   coordinator runs, and the client that `procmux status|restart|stop|logs` use.
 //! - [`coordinator`]: owns one job per process instance; one event channel, the pure fleet
@@ -39,3 +41,4 @@ pub mod manifest;
 pub mod mux;
 pub mod probe;
 pub mod supervisor;
+pub mod watch;

@@ -44,6 +44,9 @@ pub struct RunArgs {
     /// Do not watch the manifest and its env files for changes
     #[arg(long)]
     pub no_reload: bool,
+    /// Do not restart processes when the files their `watch` globs match change
+    #[arg(long)]
+    pub no_watch: bool,
 }
 
 /// `--color`.
@@ -145,24 +148,16 @@ pub fn run(args: &RunArgs) -> ExitCode {
     };
     let result = runtime.block_on(async {
         let mux = Mux::new(mux_options, Box::new(std::io::stdout()));
-        let updates = if args.no_reload {
-            None
-        } else {
-            match coordinator::watch(options.clone(), sources) {
-                Ok(updates) => Some(updates),
-                Err(error) => {
-                    mux.system(&format!(
-                        "cannot watch the manifest ({error}): reload is off"
-                    ));
-                    None
-                }
-            }
-        };
         coordinator::run(coordinator::RunInputs {
             manifest,
             selection: args.names.clone(),
             mux,
-            updates,
+            watching: coordinator::WatchInputs {
+                options,
+                sources,
+                reload: !args.no_reload,
+                watch: !args.no_watch,
+            },
             terminal,
             notices: notices
                 .into_iter()

@@ -175,8 +175,8 @@ pub enum Event {
     FilesChanged {
         /// The process.
         process: String,
-        /// The first changed paths (relative to the process's cwd when inside it).
-        paths: Vec<String>,
+        /// The first changed paths, under the process's cwd.
+        paths: Vec<PathBuf>,
         /// How many more changed in the same burst.
         more: usize,
     },

@@ -18,7 +18,7 @@
 //! - `jobs.rs`: jobs, their hooks, and output wiring into the multiplexer.
 //! - `timers.rs`, `checks.rs`, `signals.rs`: the timers, readiness checks and signals the
 //!   loop waits on.
-//! - `reload.rs`: watching the manifest and env files, debounced, loading them again.
+//! - `watching.rs`: the file watcher's manifest reloads and processes' changes, as events.
 //! - `control.rs`: the control socket's requests answered from the fleet and the output.
 //! - `runner.rs`: the loop, [`run`].
 
@@ -31,11 +31,11 @@ mod jobs;
 mod messages;
 mod plain;
 pub mod preflight;
-mod reload;
 mod restart;
 mod runner;
 mod signals;
 mod timers;
+mod watching;
 
 pub use diff::{ReloadPlan, diff};
 pub use event::{
@@ -46,6 +46,6 @@ pub use fleet::{
 };
 pub use jobs::command_for;
 pub use messages::Message;
-pub use reload::watch;
 pub use restart::{RestartDecision, RestartTracker, backoff_delay};
-pub use runner::{ManifestUpdates, RunInputs, run};
+pub use runner::{RunInputs, run};
+pub use watching::WatchInputs;

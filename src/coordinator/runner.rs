@@ -15,16 +15,13 @@ use crate::control::ControlRequest;
 
 use super::checks::Checks;
 use super::control::Control;
-use super::event::{Action, Event, Reloaded};
+use super::event::{Action, Event};
 use super::fleet::Fleet;
 use super::jobs::Jobs;
 use super::messages::Message;
 use super::signals::{Incoming, Signals};
 use super::timers::Timers;
-
-/// Where reloaded manifests come from: each item is a freshly loaded manifest (with the
-/// warnings of its load), or the rendered error of a failed load.
-pub type ManifestUpdates = mpsc::UnboundedReceiver<Result<Reloaded, String>>;
+use super::watching::{WatchInputs, Watching};
 
 /// What [`run`] needs.
 pub struct RunInputs {
@@ -34,8 +31,8 @@ pub struct RunInputs {
     pub selection: Vec<String>,
     /// Where output goes.
     pub mux: Mux,
-    /// Reloaded manifests, when watching.
-    pub updates: Option<ManifestUpdates>,
+    /// What to watch: the manifest for reloads, the processes' `watch` globs.
+    pub watching: WatchInputs,
     /// Whether procmux's output is a terminal (Ctrl-C's `^C` then gets a line of its own).
     pub terminal: bool,
     /// Lines to print first (which manifest was picked, skipped processes...).
@@ -65,7 +62,7 @@ pub async fn run(inputs: RunInputs) -> io::Result<i32> {
         manifest,
         selection,
         mux,
-        updates,
+        watching,
         terminal,
         notices,
         control: server,
@@ -105,19 +102,7 @@ pub async fn run(inputs: RunInputs) -> io::Result<i32> {
             let _ = events_tx.send(Event::OutputClosed);
         });
     }
-    if let Some(mut updates) = updates {
-        let events_tx = events_tx.clone();
-        tokio::spawn(async move {
-            while let Some(update) = updates.recv().await {
-                if events_tx
-                    .send(Event::ManifestChanged(Box::new(update)))
-                    .is_err()
-                {
-                    return;
-                }
-            }
-        });
-    }
+    let mut watching = Watching::start(watching, &manifest, events_tx.clone(), &mux).await;
 
     let (stop_serving, serving) = match server {
         Some(server) => {
@@ -235,7 +220,14 @@ pub async fn run(inputs: RunInputs) -> io::Result<i32> {
         if let Event::Exited { key, .. } = &event {
             checks.cancel(key);
         }
+        let version = fleet.manifest_version();
         pending.extend(fleet.handle(event, Instant::now()));
+        if fleet.manifest_version() != version
+            && let Some(watching) = &mut watching
+        {
+            // Edited `watch` globs take effect at once.
+            watching.follow(fleet.manifest());
+        }
     }
 }
 

@@ -192,8 +192,10 @@ impl Fleet {
         instance.wanted = true;
         instance.stopped_by_request = false;
         instance.waiting_for_change = false;
-        // Asked for by a person, not a failure: the budget starts over.
+        // Asked for by a person, not a failure: the budget starts over, and so does the
+        // loop protection of watched changes.
         instance.restarts = Default::default();
+        instance.watch.reset();
     }
 
     fn stop_by_request(&mut self, i: usize, now: Instant, actions: &mut Vec<Action>) {

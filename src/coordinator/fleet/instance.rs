@@ -1,7 +1,6 @@
 //! One instance as the fleet sees it: its spec and job generation, where it is in its life
 //! ([`Status`]), what the user asked of it (intent), and the facts its dependents look at.
 
-use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 use crate::manifest::InstanceSpec;
@@ -67,17 +66,6 @@ impl AfterStop {
     }
 }
 
-/// The record of restarts caused by watched changes, for loop protection.
-#[derive(Debug, Clone, Default)]
-pub(super) struct WatchRecord {
-    /// When the last restarts by change happened, at most 11 kept.
-    pub(super) restarts: VecDeque<Instant>,
-    /// Paused by the loop protection: changes are ignored until one comes after a quiet second.
-    pub(super) paused: bool,
-    /// When the last change arrived (paused or not).
-    pub(super) last_change: Option<Instant>,
-}
-
 /// One instance of a process.
 #[derive(Debug)]
 pub(super) struct Instance {
@@ -117,7 +105,8 @@ pub(super) struct Instance {
     pub(super) leftovers_reported: bool,
     /// Ended by itself while watched: starts again on the next change.
     pub(super) waiting_for_change: bool,
-    pub(super) watch: WatchRecord,
+    /// The loop protection of restarts by watched changes.
+    pub(super) watch: crate::watch::LoopGuard,
     /// A "waiting for" line was printed for the current wait.
     pub(super) said_waiting: bool,
 }
@@ -142,7 +131,7 @@ impl Instance {
             spawns: 0,
             leftovers_reported: false,
             waiting_for_change: false,
-            watch: WatchRecord::default(),
+            watch: crate::watch::LoopGuard::default(),
             said_waiting: false,
         }
     }

@@ -43,7 +43,7 @@
 //! wait for it waiting (it may be restarted); only an ending by itself blocks them.
 
 use std::collections::BTreeSet;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use crate::manifest::{InstanceSpec, Manifest};
 use crate::supervisor::ProcessEnd;
@@ -372,9 +372,4 @@ fn failure(code: i64) -> ProcessEnd {
 /// procmux's exit code for an ending: the process's code, or 128 + N for signal N.
 pub fn exit_code(end: &ProcessEnd) -> i32 {
     i32::try_from(end.exit_code()).unwrap_or(1)
-}
-
-/// Whether `since` was at least `span` before `now`.
-fn at_least(now: Instant, since: Instant, span: Duration) -> bool {
-    now.saturating_duration_since(since) >= span
 }

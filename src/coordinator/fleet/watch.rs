@@ -1,28 +1,23 @@
 //! Restarts on file change: a change to a watched file restarts the process gracefully (its
 //! own stop signal and grace), is not a failure (the restart budget starts over), brings back
-//! a watched process that ended, and a process restarted by changes more than
-//! [`LOOP_LIMIT`] times within [`LOOP_SPAN`] is paused (it probably writes the files it
-//! watches) until a change comes after [`LOOP_QUIET`] without any.
+//! a watched process that ended, and a process restarted by changes too often is paused (it
+//! probably writes the files it watches) until a change comes after a quiet time (the
+//! [`LoopGuard`](crate::watch::LoopGuard) rule, one per instance).
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
+
+use crate::watch::Verdict;
 
 use super::super::event::{Action, TimerKey, TimerPurpose};
 use super::super::messages::Message;
 use super::instance::{AfterStop, Status};
-use super::{Fleet, Phase, at_least};
-
-/// More restarts by change than this within [`LOOP_SPAN`] pause the process.
-pub const LOOP_LIMIT: usize = 10;
-/// The span of the loop protection.
-pub const LOOP_SPAN: Duration = Duration::from_secs(10);
-/// A paused process resumes on a change that follows this long without changes.
-pub const LOOP_QUIET: Duration = Duration::from_secs(1);
+use super::{Fleet, Phase};
 
 impl Fleet {
     pub(super) fn on_files_changed(
         &mut self,
         process: &str,
-        paths: &[String],
+        paths: &[std::path::PathBuf],
         more: usize,
         now: Instant,
         actions: &mut Vec<Action>,
@@ -30,7 +25,6 @@ impl Fleet {
         if self.phase != Phase::Running {
             return;
         }
-        let path = paths.first().cloned().unwrap_or_default();
         let more = more + paths.len().saturating_sub(1);
         for i in 0..self.instances.len() {
             if self.instances[i].spec.process != process
@@ -39,6 +33,11 @@ impl Fleet {
             {
                 continue;
             }
+            // Shown relative to the cwd the globs are relative to.
+            let path = paths.first().map_or_else(String::new, |path| {
+                let cwd = &self.instances[i].spec.cwd;
+                path.strip_prefix(cwd).unwrap_or(path).display().to_string()
+            });
             if !self.loop_guard_allows(i, &path, now, actions) {
                 continue;
             }
@@ -77,7 +76,6 @@ impl Fleet {
                 let instance = &mut self.instances[i];
                 instance.waiting_for_change = false;
                 instance.restarts = Default::default();
-                instance.watch.restarts.push_back(now);
                 actions.push(Action::Say(Message::ChangedRestarting {
                     name,
                     path: path.clone(),
@@ -95,32 +93,16 @@ impl Fleet {
         now: Instant,
         actions: &mut Vec<Action>,
     ) -> bool {
-        let name = self.instances[i].name().to_owned();
-        let record = &mut self.instances[i].watch;
-        let previous = record.last_change.replace(now);
-        if record.paused {
-            let quiet = previous.is_none_or(|last| at_least(now, last, LOOP_QUIET));
-            if !quiet {
-                return false;
+        match self.instances[i].watch.on_change(now) {
+            Verdict::Restart => true,
+            Verdict::Ignore => false,
+            Verdict::Pause => {
+                actions.push(Action::Say(Message::WatchPaused {
+                    name: self.instances[i].name().to_owned(),
+                    path: path.to_owned(),
+                }));
+                false
             }
-            record.paused = false;
-            record.restarts.clear();
         }
-        while record
-            .restarts
-            .front()
-            .is_some_and(|&at| at_least(now, at, LOOP_SPAN))
-        {
-            record.restarts.pop_front();
-        }
-        if record.restarts.len() >= LOOP_LIMIT {
-            record.paused = true;
-            actions.push(Action::Say(Message::WatchPaused {
-                name,
-                path: path.to_owned(),
-            }));
-            return false;
-        }
-        true
     }
 }
