@@ -14,6 +14,8 @@
 //! - [`mux`]: child output lines into one terminal stream, prefixed and coloured.
 //! - [`coordinator`]: owns one job per process instance and turns child exits, signals and
 //!   manifest changes into job controls.
+//! - [`watchdog`]: a second, tiny process that kills every process group and cgroup procmux
+//!   started when procmux itself is SIGKILLed or crashes; and procmux's handle on it.
 //! - [`cli`]: the command line; the only module that parses arguments, prints errors and picks
 //!   exit codes.
 //!
@@ -21,6 +23,7 @@
 //!
 //! manifest file ─▶ `Manifest` ─▶ per instance `Arc<Command>` ─▶ `start_job` ─▶ child pipes ─▶
 //! mux ─▶ terminal. Child exit ─▶ restart policy or shutdown. Signals ─▶ shutdown.
+//! Spawned and ended process groups ─▶ watchdog (which kills them if procmux dies).
 //! File change ─▶ debounce ─▶ load ─▶ `diff(old, new)` ─▶ job controls.
 
 pub mod cli;
@@ -28,3 +31,4 @@ pub mod coordinator;
 pub mod manifest;
 pub mod mux;
 pub mod supervisor;
+pub mod watchdog;
