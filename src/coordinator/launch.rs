@@ -21,6 +21,7 @@ use crate::mux::{self, Mux};
 use crate::supervisor::Signal;
 use crate::supervisor::command::{Command, Program, Shell, SpawnOptions};
 use crate::supervisor::job::{CommandState, Job, start_job};
+use crate::watchdog::Watchdog;
 
 use super::event::{Action, Event, InstanceKey};
 use super::messages;
@@ -48,6 +49,8 @@ pub struct Jobs {
     /// Cloned into every output pump; when every clone is gone, every pump has finished.
     pumps_alive: mpsc::Sender<()>,
     pumps_done: mpsc::Receiver<()>,
+    /// Told each instance's process group when it is spawned and when it has ended.
+    watchdog: Watchdog,
 }
 
 struct Entry {
@@ -61,8 +64,9 @@ struct Entry {
 }
 
 impl Jobs {
-    /// No jobs yet; events from jobs go to `events`, output to `mux`.
-    pub fn new(mux: Mux, events: UnboundedSender<Event>) -> Self {
+    /// No jobs yet; events from jobs go to `events`, output to `mux`, process groups to
+    /// `watchdog`.
+    pub fn new(mux: Mux, events: UnboundedSender<Event>, watchdog: Watchdog) -> Self {
         let (pumps_alive, pumps_done) = mpsc::channel(1);
         Self {
             entries: HashMap::new(),
@@ -70,6 +74,7 @@ impl Jobs {
             events,
             pumps_alive,
             pumps_done,
+            watchdog,
         }
     }
 
@@ -170,9 +175,14 @@ impl Jobs {
         // The pumps of the current process, which its exit waits for.
         let pumps: Arc<Mutex<Vec<JoinHandle<()>>>> = Arc::default();
         let spawned_pumps = pumps.clone();
+        let watchdog = self.watchdog.clone();
         drop(job.set_spawned_hook(move |child, _| {
             let child_pid = child.id().unwrap_or(0);
             spawned_pid.store(child_pid, Ordering::Relaxed);
+            // First, so that from here on a SIGKILLed procmux leaves nothing of this group.
+            // The instance leads its own group, so its pid is the group id (0 if it has no
+            // pid, which cannot be tracked and has nothing to kill).
+            let _ = watchdog.track_group(child_pid);
             // Printed before the pumps start, so it comes before the child's first line.
             mux.system(&messages::started(&name, child_pid));
             let mut handles = Vec::with_capacity(2);
@@ -194,11 +204,15 @@ impl Jobs {
 
         let events = self.events.clone();
         let exit_key = key;
+        let watchdog = self.watchdog.clone();
+        let exit_pid = pid.clone();
         drop(job.set_exit_hook(move |context| {
             if let CommandState::Finished {
                 status, finished, ..
             } = context.current
             {
+                // The job has reaped its process and swept its group: nothing is left to kill.
+                let _ = watchdog.forget_group(exit_pid.load(Ordering::Relaxed));
                 let ended = Event::Exited {
                     key: exit_key.clone(),
                     generation,

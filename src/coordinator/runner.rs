@@ -9,6 +9,7 @@ use tokio::sync::mpsc;
 
 use crate::manifest::Manifest;
 use crate::mux::Mux;
+use crate::watchdog::Watchdog;
 
 use super::event::{Action, Event};
 use super::fleet::Fleet;
@@ -23,16 +24,18 @@ pub type ManifestUpdates = mpsc::UnboundedReceiver<Result<Manifest, String>>;
 /// to stop, and returns procmux's exit code.
 ///
 /// `selection` names the processes to run (empty: every autostart process); `updates`, when
-/// given, delivers reloaded manifests. Stop signals are handled from the moment this starts.
+/// given, delivers reloaded manifests; `watchdog` is told every process group spawned and
+/// ended. Stop signals are handled from the moment this starts.
 pub async fn run(
     manifest: Manifest,
     selection: &[String],
     mux: Mux,
     updates: Option<ManifestUpdates>,
+    watchdog: Watchdog,
 ) -> io::Result<i32> {
     let mut signals = StopSignals::install()?;
     let (events_tx, mut events) = mpsc::unbounded_channel();
-    let mut jobs = Jobs::new(mux.clone(), events_tx);
+    let mut jobs = Jobs::new(mux.clone(), events_tx, watchdog);
     let mut fleet = Fleet::new(manifest, selection);
     let mut updates = updates;
     let mut output_open = true;
