@@ -5,7 +5,7 @@
 //! the non-blocking pipe, under one short lock: no thread hop, so that once `track_group`
 //! returns, the line is in the pipe and the watchdog will act on it even if procmux is
 //! SIGKILLed the next instant (a pipe's data outlives its writer). A write never waits: a
-//! full pipe means the watchdog stopped reading (the pipe holds some 80,000 messages), and
+//! full pipe means the watchdog stopped reading (1 MiB of pipe is some 80,000 messages, the default 64 KiB some 5,000), and
 //! it is then killed and replaced. A monitor thread (`monitor.rs`) waits for the watchdog's
 //! exit, reports it, and starts another that is told everything tracked.
 
@@ -28,6 +28,9 @@ use super::tracked::Tracked;
 /// Clones share one watchdog. Dropping every clone says nothing to it: the pipe stays open
 /// until procmux exits, and an exit without [`goodbye`](Self::goodbye) (a panic, a crash) is
 /// treated like a SIGKILL, which is what it is for.
+///
+/// A write to a dead watchdog's pipe fails with EPIPE only because SIGPIPE is ignored, as
+/// the Rust runtime sets it up for every binary; a program embedding this must keep it so.
 #[derive(Clone)]
 pub struct Watchdog {
     shared: Arc<Shared>,
@@ -247,6 +250,14 @@ impl Watchdog {
                 Err(_) => {}
             }
         }
+    }
+}
+
+impl std::fmt::Debug for Watchdog {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Watchdog")
+            .field("pid", &self.pid())
+            .finish()
     }
 }
 

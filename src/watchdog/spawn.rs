@@ -77,7 +77,7 @@ pub fn start(program: &Path) -> io::Result<Started> {
         let _ = child.wait();
         return Err(error.into());
     }
-    // Best effort: the default 64 KiB is still some 4,000 messages.
+    // Best effort: the default 64 KiB is still some 5,000 messages.
     let _ = fcntl(&pipe, FcntlArg::F_SETPIPE_SZ(PIPE_SIZE));
     Ok(Started { child, pipe })
 }
