@@ -5,9 +5,10 @@
 //! the non-blocking pipe, under one short lock: no thread hop, so that once `track_group`
 //! returns, the line is in the pipe and the watchdog will act on it even if procmux is
 //! SIGKILLed the next instant (a pipe's data outlives its writer). A write never waits: a
-//! full pipe means the watchdog stopped reading (1 MiB of pipe is some 80,000 messages, the default 64 KiB some 5,000), and
-//! it is then killed and replaced. A monitor thread (`monitor.rs`) waits for the watchdog's
-//! exit, reports it, and starts another that is told everything tracked.
+//! full pipe means the watchdog stopped reading (1 MiB of pipe holds some 80,000 messages,
+//! the default 64 KiB some 5,000), and it is then killed and replaced. A monitor thread
+//! (`monitor.rs`) waits for the watchdog's exit, reports it, and starts another that is told
+//! everything tracked.
 
 use std::fs::File;
 use std::io::{self, Write};
