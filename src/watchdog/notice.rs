@@ -47,12 +47,12 @@ pub enum Death {
 pub enum NoReplacement {
     /// Starting another failed.
     Unstartable(String),
-    /// It died this many times in [`RESTART_WINDOW_TEXT`]: starting more would only loop.
+    /// It died this many times within a minute: starting more would only loop.
     TooOften(usize),
 }
 
 /// The restart window, as [`NoReplacement::TooOften`] words it.
-pub const RESTART_WINDOW_TEXT: &str = "a minute";
+pub(super) const RESTART_WINDOW_TEXT: &str = "a minute";
 
 /// What is at stake without a watchdog, said at the end of each line that announces one.
 const WITHOUT: &str = "running without one, so processes behind a shell may outlive a \
