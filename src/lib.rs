@@ -20,6 +20,8 @@
 //! - [`coordinator`]: owns one job per process instance; one event channel, the pure fleet
 //!   that decides (dependencies, readiness, restarts, shutdown order, reload, requests).
 //! - [`foreground`]: one command in the terminal's foreground (`procmux exec`).
+//! - [`watchdog`]: a second, tiny process that kills every process group and cgroup procmux
+//!   started when procmux itself is SIGKILLed or crashes; and procmux's handle on it.
 //! - [`probe`]: the readiness checks (tcp, http, exec), one attempt or a loop until ready;
 //!   used by the coordinator, by `procmux probe` and by the systemd export.
 //! - [`export`]: renderers from a resolved `Manifest` to other engines: systemd units.
@@ -31,6 +33,7 @@
 //! manifest file ─▶ `Manifest` ─▶ per instance `Arc<Command>` ─▶ `start_job` ─▶ child pipes ─▶
 //! chunks ─▶ terminal, ring, followers, taps. Job hooks, timers, checks, signals, file changes
 //! and control requests ─▶ one event channel ─▶ `Fleet::handle` ─▶ actions on the jobs.
+//! Spawned and ended process groups ─▶ watchdog (which kills them if procmux dies).
 
 pub mod cli;
 pub mod control;
@@ -42,3 +45,4 @@ pub mod mux;
 pub mod probe;
 pub mod supervisor;
 pub mod watch;
+pub mod watchdog;

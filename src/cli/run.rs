@@ -3,6 +3,7 @@
 
 use std::io::IsTerminal;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use clap::{Args, ValueEnum};
 
@@ -11,6 +12,11 @@ use crate::control::{BindError, Server, SocketEnv};
 use crate::coordinator;
 use crate::manifest::{self, Loaded, Manifest};
 use crate::mux::{self, ColorChoice, Mux, MuxOptions};
+use crate::watchdog::Watchdog;
+
+/// How long a clean exit waits for the watchdog to take its leave (it exits as soon as it
+/// reads `bye`; this only bounds a watchdog that is stopped or starved).
+const WATCHDOG_GOODBYE_LIMIT: Duration = Duration::from_secs(2);
 
 /// Whether `name` could name a process (`^[A-Za-z0-9_-]+$`).
 fn is_process_name(name: &str) -> bool {
@@ -134,6 +140,10 @@ pub fn run(args: &RunArgs) -> ExitCode {
         timestamps: args.timestamps(&manifest),
         raw: args.raw,
     };
+    // Before the runtime, while this is procmux's only thread, and before the first child:
+    // from the first spawn on, a SIGKILLed procmux leaves nothing. A failure to start it is
+    // said on a system line once the mux exists.
+    let watchdog = Watchdog::start();
     // One thread is plenty for pipes, timers and signals, and it keeps the parent-death
     // signal tied to the life of procmux's main thread.
     let runtime = match tokio::runtime::Builder::new_current_thread()
@@ -148,6 +158,8 @@ pub fn run(args: &RunArgs) -> ExitCode {
     };
     let result = runtime.block_on(async {
         let mux = Mux::new(mux_options, Box::new(std::io::stdout()));
+        let reporter = mux.clone();
+        watchdog.set_reporter(move |notice| reporter.system(&notice.to_string()));
         coordinator::run(coordinator::RunInputs {
             manifest,
             selection: args.names.clone(),
@@ -164,9 +176,12 @@ pub fn run(args: &RunArgs) -> ExitCode {
                 .map(coordinator::Message::Note)
                 .collect(),
             control: server,
+            watchdog: watchdog.clone(),
         })
         .await
     });
+    // Every job has ended: nothing is left for the watchdog to kill.
+    watchdog.goodbye(WATCHDOG_GOODBYE_LIMIT);
     match result {
         Ok(code) => ExitCode::from(u8::try_from(code).unwrap_or(1)),
         Err(error) => {

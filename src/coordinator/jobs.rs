@@ -29,6 +29,7 @@ use crate::mux::{self, Mux, PumpHandle, Source};
 use crate::supervisor::Signal;
 use crate::supervisor::command::{Command, Program, Shell, SpawnOptions};
 use crate::supervisor::job::{CommandState, Job, start_job};
+use crate::watchdog::Watchdog;
 
 use super::event::{Event, InstanceKey};
 use super::messages::Message;
@@ -56,6 +57,8 @@ pub struct Jobs {
     stdin: Option<StdinPipe>,
     /// The project root, that start errors show paths relative to.
     root: std::path::PathBuf,
+    /// Told each instance's process group when it is spawned and when it has ended.
+    watchdog: Watchdog,
 }
 
 /// The pipe behind every child's stdin.
@@ -83,8 +86,13 @@ struct Entry {
 
 impl Jobs {
     /// No jobs yet; events from jobs go to `events`, output to `mux`; start errors show paths
-    /// relative to `root`.
-    pub fn new(mux: Mux, events: UnboundedSender<Event>, root: std::path::PathBuf) -> Self {
+    /// relative to `root`; process groups go to `watchdog`.
+    pub fn new(
+        mux: Mux,
+        events: UnboundedSender<Event>,
+        root: std::path::PathBuf,
+        watchdog: Watchdog,
+    ) -> Self {
         let stdin = match nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC) {
             Ok((read, write)) => Some(StdinPipe {
                 read,
@@ -104,6 +112,7 @@ impl Jobs {
             events,
             stdin,
             root,
+            watchdog,
         }
     }
 
@@ -254,9 +263,14 @@ impl Jobs {
         // The pumps of the current process, which its exit waits for.
         let pumps: Arc<Mutex<Vec<PumpHandle>>> = Arc::default();
         let spawned_pumps = pumps.clone();
+        let watchdog = self.watchdog.clone();
         drop(job.set_spawned_hook(move |child, _| {
             let child_pid = child.id().unwrap_or(0);
             spawned_pid.store(child_pid, Ordering::Relaxed);
+            // First, so that from here on a SIGKILLed procmux leaves nothing of this group.
+            // The instance leads its own group, so its pid is the group id (0 if it has no
+            // pid, which cannot be tracked and has nothing to kill).
+            let _ = watchdog.track_group(child_pid);
             // Queued before the pumps start, so it comes before the child's first line.
             mux.system(
                 &Message::Started {
@@ -287,12 +301,14 @@ impl Jobs {
         let exit_key = key.clone();
         let exit_pid = pid.clone();
         let exit_stop = stop.clone();
+        let watchdog = self.watchdog.clone();
         drop(job.set_exit_hook(move |context| {
             if let CommandState::Finished {
                 status, finished, ..
             } = context.current
             {
-                exit_pid.store(0, Ordering::Relaxed);
+                // The job has reaped its process and what it owned: nothing is left to kill.
+                let _ = watchdog.forget_group(exit_pid.swap(0, Ordering::Relaxed));
                 let killed = exit_stop
                     .lock()
                     .ok()

@@ -10,6 +10,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::manifest::Manifest;
 use crate::mux::Mux;
+use crate::watchdog::Watchdog;
 
 use crate::control::ControlRequest;
 
@@ -40,6 +41,8 @@ pub struct RunInputs {
     /// The control socket, bound by the caller (so that a second `run` is refused before
     /// anything starts); served from here until procmux exits.
     pub control: Option<crate::control::Server>,
+    /// Told every process group spawned and ended, so that a SIGKILLed procmux leaves nothing.
+    pub watchdog: Watchdog,
 }
 
 /// What reaches the loop.
@@ -66,6 +69,7 @@ pub async fn run(inputs: RunInputs) -> io::Result<i32> {
         terminal,
         notices,
         control: server,
+        watchdog,
     } = inputs;
     let mut signals = Signals::install()?;
     let (events_tx, mut events) = mpsc::unbounded_channel::<Event>();
@@ -132,7 +136,7 @@ pub async fn run(inputs: RunInputs) -> io::Result<i32> {
     let mut control = Control::default();
 
     let root = manifest.settings.root.clone();
-    let mut jobs = Jobs::new(mux.clone(), events_tx.clone(), root);
+    let mut jobs = Jobs::new(mux.clone(), events_tx.clone(), root, watchdog);
     let mut timers = Timers::new(events_tx.clone());
     let mut checks = Checks::new(events_tx.clone());
     let mut fleet = Fleet::new(manifest, &selection);
