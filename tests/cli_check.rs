@@ -289,3 +289,24 @@ fn durations_past_a_day_are_errors() {
         .code(2)
         .stderr(predicate::str::contains("--> procmux.toml:3:16"));
 }
+
+#[test]
+fn check_warns_of_programs_that_cannot_start_and_still_succeeds() {
+    let (dir, mut command) = procmux_in(
+        "Procfile",
+        "web: bundle-not-installed exec puma\nworker: bin/worker\nok: sleep 1\n",
+    );
+    std::fs::create_dir_all(dir.path().join("bin")).expect("mkdir");
+    std::fs::write(dir.path().join("bin/worker"), "#!/bin/sh\n").expect("write");
+    command
+        .arg("check")
+        .assert()
+        .success()
+        .stderr(predicate::str::contains(
+            "warning: web may not start: bundle-not-installed: command not found",
+        ))
+        .stderr(predicate::str::contains(
+            "warning: worker may not start: bin/worker: permission denied (not executable; chmod +x bin/worker?)",
+        ))
+        .stderr(predicate::str::contains("ok may not start").not());
+}

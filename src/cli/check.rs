@@ -44,6 +44,10 @@ pub fn run(args: &CheckArgs) -> ExitCode {
         Ok(loaded) => {
             print_notices(&loaded.notices);
             super::print_warnings(&loaded.warnings);
+            let path = options.inherited_env.get("PATH").map(String::as_str);
+            for warning in start_problems(&loaded.manifest, path) {
+                super::print_diagnostic(&format!("warning: {warning}\n"));
+            }
             let text = if args.env {
                 env_report(&loaded.manifest)
             } else {
@@ -56,6 +60,23 @@ pub fn run(args: &CheckArgs) -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+/// What would stop a process from starting now, one line per process, in the words `run`
+/// would use (`web may not start: bundle: command not found`). Warnings, not errors: the
+/// program may appear before `run` (after a build, a `bundle install`). A missing cwd is
+/// left out: the loader already warned about it, at its line.
+pub fn start_problems(manifest: &Manifest, inherited_path: Option<&str>) -> Vec<String> {
+    manifest
+        .processes
+        .iter()
+        .filter_map(|process| process.instances.first())
+        .filter(|spec| spec.cwd.is_dir())
+        .filter_map(|spec| {
+            coordinator::preflight::problems(spec, &manifest.settings.root, inherited_path)
+                .map(|problem| format!("{} may not start: {problem}", spec.process))
+        })
+        .collect()
 }
 
 /// The text `check` prints for a loaded manifest; paths are shown relative to `cwd`.
