@@ -21,5 +21,7 @@ mod launching;
 mod output;
 #[path = "run/restart.rs"]
 mod restart;
+#[path = "run/signals.rs"]
+mod signals;
 #[path = "run/stopping.rs"]
 mod stopping;
