@@ -109,6 +109,13 @@ pub enum Event {
         /// What went wrong, for the user (`bundle: command not found`).
         error: String,
     },
+    /// A start was cancelled before it spawned anything (see [`Action::Cancel`]).
+    StartCancelled {
+        /// Which instance.
+        key: InstanceKey,
+        /// Which job of that instance.
+        generation: u64,
+    },
     /// A process's leader ended while other processes it started live on; those are being
     /// stopped with its stop signal and grace.
     Leftovers {
@@ -229,6 +236,13 @@ pub enum Action {
         signal: Signal,
         /// How long to wait before SIGKILL.
         grace: Duration,
+    },
+    /// Cancel the start of an instance that may not have spawned yet (a shutdown while a
+    /// fleet starts): reported as [`Event::StartCancelled`] when it had not, as an ending when
+    /// it had.
+    Cancel {
+        /// Which instance.
+        key: InstanceKey,
     },
     /// Kill everything the instance owns now.
     Kill {

@@ -17,7 +17,7 @@
 use std::collections::HashMap;
 use std::os::fd::OwnedFd;
 use std::process::Stdio;
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -82,6 +82,44 @@ struct Entry {
     stop: Arc<Mutex<Option<(Instant, Duration)>>>,
     /// The last error the job reported, to explain a failed spawn.
     last_error: Arc<Mutex<Option<std::io::Error>>>,
+    /// How many times the job spawned its process.
+    spawns: Arc<AtomicU64>,
+    /// Set when a start is cancelled before it spawned.
+    cancelled: Arc<AtomicBool>,
+}
+
+/// What the task waiting for a start needs to report its outcome.
+struct StartWatch {
+    spawns: Arc<AtomicU64>,
+    cancelled: Arc<AtomicBool>,
+    last_error: Arc<Mutex<Option<std::io::Error>>>,
+    events: UnboundedSender<Event>,
+    root: std::path::PathBuf,
+}
+
+impl StartWatch {
+    /// Reports a start that did not spawn: cancelled, or failed with the job's last error.
+    fn report(&self, spec: &InstanceSpec, generation: u64, spawns_before: u64) {
+        if self.spawns.load(Ordering::SeqCst) != spawns_before {
+            return;
+        }
+        let key = InstanceKey::of(spec);
+        let event = if self.cancelled.load(Ordering::SeqCst) {
+            Event::StartCancelled { key, generation }
+        } else {
+            let error = self.last_error.lock().ok().and_then(|mut slot| slot.take());
+            let error = match error {
+                Some(error) => preflight::spawn_error(spec, &self.root, &error),
+                None => "unknown error".to_owned(),
+            };
+            Event::SpawnFailed {
+                key,
+                generation,
+                error,
+            }
+        };
+        let _ = self.events.send(event);
+    }
 }
 
 impl Jobs {
@@ -140,7 +178,11 @@ impl Jobs {
     }
 
     /// Starts the instance: a new job for a generation not seen yet, else the same job again.
-    pub async fn start(&mut self, spec: InstanceSpec, generation: u64) {
+    ///
+    /// Returns at once: the spawn happens in the job's task, off this loop, and its outcome
+    /// arrives as [`Event::Spawned`], or [`Event::SpawnFailed`] / [`Event::StartCancelled`]
+    /// from a small task that waits for the start.
+    pub fn start(&mut self, spec: InstanceSpec, generation: u64) {
         let key = InstanceKey::of(&spec);
         let entry = match self.entries.remove(&key) {
             Some(entry) if entry.generation == generation => entry,
@@ -152,30 +194,38 @@ impl Jobs {
                 self.new_entry(&spec, key.clone(), generation)
             }
         };
-        // The spawned hook records the pid; if it has not run once the start ticket resolved,
-        // the spawn failed (a process that spawned and exited at once still ran the hook).
-        entry.pid.store(0, Ordering::Relaxed);
         if let Ok(mut stop) = entry.stop.lock() {
             *stop = None;
         }
-        entry.job.start().await;
-        if entry.pid.load(Ordering::Relaxed) == 0 {
-            let error = entry
-                .last_error
-                .lock()
-                .ok()
-                .and_then(|mut slot| slot.take());
-            let error = match error {
-                Some(error) => preflight::spawn_error(&spec, &self.root, &error),
-                None => "unknown error".to_owned(),
-            };
-            let _ = self.events.send(Event::SpawnFailed {
-                key: key.clone(),
-                generation,
-                error,
-            });
-        }
+        entry.cancelled.store(false, Ordering::SeqCst);
+        // The spawned hook counts spawns; if the count did not move once the start ticket
+        // resolved, the spawn failed or was cancelled (a process that spawned and exited at
+        // once still ran the hook).
+        let spawns_before = entry.spawns.load(Ordering::SeqCst);
+        let ticket = entry.job.start();
+        let watch = StartWatch {
+            spawns: Arc::clone(&entry.spawns),
+            cancelled: Arc::clone(&entry.cancelled),
+            last_error: Arc::clone(&entry.last_error),
+            events: self.events.clone(),
+            root: self.root.clone(),
+        };
+        tokio::spawn(async move {
+            ticket.await;
+            watch.report(&spec, generation, spawns_before);
+        });
         self.entries.insert(key, entry);
+    }
+
+    /// Cancels a start that has not spawned yet (a shutdown while a fleet starts): the job is
+    /// deleted ahead of its queued start. A start that did spawn is killed with the job, and
+    /// reported as ended as usual.
+    pub fn cancel(&mut self, key: &InstanceKey) {
+        if let Some(entry) = self.entries.remove(key) {
+            entry.cancelled.store(true, Ordering::SeqCst);
+            entry.deleted.store(true, Ordering::SeqCst);
+            drop(entry.job.delete_now());
+        }
     }
 
     /// Stops the instance gracefully; its exit hook reports the ending.
@@ -225,6 +275,8 @@ impl Jobs {
     fn new_entry(&mut self, spec: &InstanceSpec, key: InstanceKey, generation: u64) -> Entry {
         let (job, task) = start_job(Arc::new(command_for(spec)));
         let pid = Arc::new(AtomicU32::new(0));
+        let spawns = Arc::new(AtomicU64::new(0));
+        let cancelled = Arc::new(AtomicBool::new(false));
         let stop: Arc<Mutex<Option<(Instant, Duration)>>> = Arc::default();
         let last_error = Arc::new(Mutex::new(None));
         let deleted = Arc::new(AtomicBool::new(false));
@@ -259,6 +311,7 @@ impl Jobs {
         let mux = self.mux.clone();
         let events = self.events.clone();
         let spawned_pid = pid.clone();
+        let spawned_count = spawns.clone();
         let spawned_key = key.clone();
         // The pumps of the current process, which its exit waits for.
         let pumps: Arc<Mutex<Vec<PumpHandle>>> = Arc::default();
@@ -267,6 +320,7 @@ impl Jobs {
         drop(job.set_spawned_hook(move |child, _| {
             let child_pid = child.id().unwrap_or(0);
             spawned_pid.store(child_pid, Ordering::Relaxed);
+            spawned_count.fetch_add(1, Ordering::SeqCst);
             // First, so that from here on a SIGKILLed procmux leaves nothing of this group.
             // The instance leads its own group, so its pid is the group id (0 if it has no
             // pid, which cannot be tracked and has nothing to kill).
@@ -379,6 +433,8 @@ impl Jobs {
             pid,
             stop,
             last_error,
+            spawns,
+            cancelled,
         }
     }
 

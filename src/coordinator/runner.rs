@@ -164,7 +164,11 @@ pub async fn run(inputs: RunInputs) -> io::Result<i32> {
                     }
                     return Ok(code);
                 }
-                Action::Start { spec, generation } => jobs.start(*spec, generation).await,
+                Action::Start { spec, generation } => jobs.start(*spec, generation),
+                Action::Cancel { key } => {
+                    checks.cancel(&key);
+                    jobs.cancel(&key);
+                }
                 Action::StartTimer { timer, delay } => timers.start(timer, delay),
                 Action::CancelTimer(timer) => timers.cancel(&timer),
                 Action::CheckReady {

@@ -150,3 +150,15 @@ fn a_sigkilled_procmux_takes_its_direct_children_along() {
     assert_eq!(status.code(), None, "procmux was not killed: {status:?}");
     procmux.assert_no_survivors();
 }
+
+#[test]
+fn a_ctrl_c_while_a_large_fleet_starts_stops_it_and_leaves_nothing() {
+    let mut procmux =
+        Procmux::toml("[processes.many]\ncommand = \"sleep 1000\"\ninstances = 300\n");
+    // As soon as the first has started, many more are still to come.
+    procmux.wait_for_text("many.1 started with pid");
+    procmux.signal(Signal::SIGINT);
+    let status = procmux.wait_exit();
+    assert_eq!(code(status), 130, "{:#?}", procmux.lines().last());
+    procmux.assert_no_survivors();
+}

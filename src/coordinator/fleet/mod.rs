@@ -203,6 +203,13 @@ impl Fleet {
                 generation,
                 error,
             } => self.on_spawn_failed(&key, generation, error, now, &mut actions),
+            Event::StartCancelled { key, generation } => {
+                if let Some(i) = self.current(&key, generation)
+                    && matches!(self.instances[i].status, Status::Starting { .. })
+                {
+                    self.instances[i].status = Status::Ended;
+                }
+            }
             Event::Leftovers {
                 key,
                 generation,

@@ -29,7 +29,12 @@ impl Fleet {
                         Status::Running { .. } | Status::Stopping { .. } => {
                             self.kill(i, now, actions);
                         }
-                        Status::Starting { then } => *then = Some(AfterStop::Stay),
+                        Status::Starting { then } => {
+                            *then = Some(AfterStop::Stay);
+                            actions.push(Action::Cancel {
+                                key: self.instances[i].key.clone(),
+                            });
+                        }
                         _ => {}
                     }
                 }
@@ -57,7 +62,14 @@ impl Fleet {
                 }
                 Status::Waiting => instance.status = Status::Ended,
                 Status::Stopping { then, .. } => *then = AfterStop::Stay,
-                Status::Starting { then } => *then = Some(AfterStop::Stay),
+                Status::Starting { then } => {
+                    // Not spawned yet, most likely (a fleet still starting): cancel it rather
+                    // than start it to stop it.
+                    *then = Some(AfterStop::Stay);
+                    actions.push(Action::Cancel {
+                        key: instance.key.clone(),
+                    });
+                }
                 Status::Idle | Status::Ended | Status::Running { .. } => {}
             }
         }

@@ -281,3 +281,22 @@ fn events_from_a_replaced_job_are_ignored() {
     });
     assert_eq!(actions, []);
 }
+
+#[test]
+fn a_shutdown_cancels_starts_not_spawned_yet() {
+    let mut harness = Harness::new(vec![spec("web"), spec("worker")], &[]);
+    harness.start();
+    harness.spawned("web");
+    let actions = harness.handle(Event::Signal(Signal::Interrupt));
+    assert!(actions.contains(&Action::Cancel { key: key("worker") }));
+    assert_eq!(stops(&actions), ["web"]);
+    let generation = harness.generation("worker");
+    assert_eq!(
+        exit(&harness.handle(Event::StartCancelled {
+            key: key("worker"),
+            generation
+        })),
+        None
+    );
+    assert_eq!(exit(&harness.exited("web", TERMINATED)), Some(130));
+}
