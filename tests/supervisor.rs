@@ -9,6 +9,9 @@
 #[path = "supervisor/support.rs"]
 mod support;
 
+#[path = "supervisor/harness.rs"]
+mod harness;
+
 #[path = "supervisor/errors.rs"]
 mod errors;
 #[path = "supervisor/hooks.rs"]
@@ -17,5 +20,9 @@ mod hooks;
 mod leaks;
 #[path = "supervisor/lifecycle.rs"]
 mod lifecycle;
+#[path = "supervisor/ownership.rs"]
+mod ownership;
 #[path = "supervisor/stopping.rs"]
 mod stopping;
+#[path = "supervisor/tracking.rs"]
+mod tracking;

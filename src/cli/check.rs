@@ -152,10 +152,13 @@ fn command(instance: &InstanceSpec) -> String {
             shell,
             command,
             args,
-        } => std::iter::once(shell.prog)
+        } => std::iter::once(shell.prog.to_string_lossy().into_owned())
             .chain(shell.options)
-            .chain(shell.program_option)
-            .map(|arg| arg.to_string_lossy().into_owned())
+            .chain(
+                shell
+                    .program_option
+                    .map(|o| o.to_string_lossy().into_owned()),
+            )
             .chain(std::iter::once(command))
             .chain(args)
             .collect(),

@@ -160,16 +160,23 @@
 pub mod command;
 mod end;
 pub mod errors;
+#[cfg(unix)]
+mod foreground;
+mod group;
 mod handle;
 pub mod job;
 mod messages;
 #[cfg(target_os = "linux")]
 mod pdeathsig;
 mod priority;
+mod program;
+mod run;
+mod shell;
 mod shell_rule;
 mod signal;
 mod state;
 mod task;
+pub mod tracking;
 
 pub use end::ProcessEnd;
 pub use signal::{Signal, UnknownSignal};
