@@ -14,6 +14,8 @@ mod harness;
 
 #[path = "supervisor/errors.rs"]
 mod errors;
+#[path = "supervisor/fallback.rs"]
+mod fallback;
 #[path = "supervisor/hooks.rs"]
 mod hooks;
 #[path = "supervisor/leaks.rs"]
@@ -22,6 +24,8 @@ mod leaks;
 mod lifecycle;
 #[path = "supervisor/ownership.rs"]
 mod ownership;
+#[path = "supervisor/pid1.rs"]
+mod pid1;
 #[path = "supervisor/stopping.rs"]
 mod stopping;
 #[path = "supervisor/tracking.rs"]

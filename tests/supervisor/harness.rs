@@ -193,6 +193,18 @@ impl Harness {
             .collect()
     }
 
+    /// Every end, with what was still alive then (escapes, where the tracking cannot see
+    /// them).
+    pub fn ends_with_escapes(&self) -> Vec<(ProcessEnd, Vec<i32>)> {
+        self.happened()
+            .into_iter()
+            .filter_map(|(_, h)| match h {
+                Happened::Ended(end, alive) => Some((end, alive)),
+                _ => None,
+            })
+            .collect()
+    }
+
     pub fn runs(&self) -> Vec<RunInfo> {
         self.happened()
             .into_iter()
