@@ -30,3 +30,7 @@ mod pid1;
 mod stopping;
 #[path = "supervisor/tracking.rs"]
 mod tracking;
+#[path = "supervisor/upstream_job.rs"]
+mod upstream_job;
+#[path = "supervisor/upstream_programs.rs"]
+mod upstream_programs;

@@ -157,8 +157,15 @@ impl Job {
     /// same grace. The ticket resolves once everything has ended or been killed. Meanwhile,
     /// normal-priority controls wait; `delete_now` and `to_wait` do not. A `grace` too long
     /// to add to the current time means no deadline. A no-op if the command is not running.
+    ///
+    /// Off Unix, where there are no signals to send, this is [`stop`](Self::stop), as in
+    /// `watchexec-supervisor`.
     pub fn stop_with_signal(&self, signal: Signal, grace: Duration) -> Ticket {
-        self.control(Control::GracefulStop { signal, grace })
+        if cfg!(unix) {
+            self.control(Control::GracefulStop { signal, grace })
+        } else {
+            self.stop()
+        }
     }
 
     /// Kills the command if running, then starts it (again or for the first time).
@@ -170,7 +177,11 @@ impl Job {
     /// it; the new process starts only after everything the old one owned has ended (its
     /// ports and files are free).
     pub fn restart_with_signal(&self, signal: Signal, grace: Duration) -> Ticket {
-        self.send_all([Control::GracefulStop { signal, grace }, Control::Start])
+        if cfg!(unix) {
+            self.send_all([Control::GracefulStop { signal, grace }, Control::Start])
+        } else {
+            self.restart()
+        }
     }
 
     /// If the command is running, kills it and starts it again; otherwise a no-op.
@@ -181,7 +192,11 @@ impl Job {
     /// If the command is running, stops it gracefully and starts exactly one new process once
     /// the old one has ended (or was killed at the deadline); otherwise a no-op.
     pub fn try_restart_with_signal(&self, signal: Signal, grace: Duration) -> Ticket {
-        self.control(Control::TryGracefulRestart { signal, grace })
+        if cfg!(unix) {
+            self.control(Control::TryGracefulRestart { signal, grace })
+        } else {
+            self.try_restart()
+        }
     }
 
     /// Sends a signal to the command (to everything it owns when grouped: the group, and
