@@ -16,6 +16,8 @@ mod harness;
 mod errors;
 #[path = "supervisor/fallback.rs"]
 mod fallback;
+#[path = "supervisor/foreground.rs"]
+mod foreground;
 #[path = "supervisor/hooks.rs"]
 mod hooks;
 #[path = "supervisor/leaks.rs"]
