@@ -90,6 +90,11 @@ impl Task {
             && !self.command.options.session
         {
             run.foreground = crate::supervisor::foreground::Foreground::new(pgid);
+            // The child may have paused before the SIGCHLD stream existed (its signal would
+            // be lost): look once now, after the stream, so no pause goes unseen.
+            if let Some(foreground) = &mut run.foreground {
+                foreground.on_child_changed();
+            }
         }
         self.states.run = Some(RunInfo {
             pid: pid.unwrap_or_default(),
