@@ -243,3 +243,20 @@ async fn durations_too_long_to_represent_mean_no_deadline() {
     within("delete", job.delete()).await;
     within("task", task).await.expect("the task did not panic");
 }
+
+/// A run that cannot get its cgroup (here: procmux's cgroup vanished) still runs, tracked by
+/// its process group, and the error handler hears why.
+#[tokio::test]
+async fn a_run_without_its_cgroup_runs_by_its_group() {
+    let Some(mode) = cgroup_mode() else { return };
+    let root = tracked(&mode).cgroup_root().unwrap().to_path_buf();
+    std::fs::remove_dir(&root).unwrap();
+    let h = Harness::new("echo ready; exec sleep 1000", grouped(), &mode).await;
+    h.start_ready().await;
+    let run = h.runs()[0].clone();
+    assert_eq!(run.cgroup, None);
+    assert_eq!(run.pgid, Some(run.pid));
+    assert_eq!(h.errors().len(), 1, "{:?}", h.errors());
+    within("stop", h.job.stop_with_signal(Signal::Terminate, LONG)).await;
+    h.assert_no_survivors().await;
+}
