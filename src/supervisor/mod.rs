@@ -230,7 +230,7 @@
 pub mod command;
 mod end;
 pub mod errors;
-#[cfg(unix)]
+#[cfg(target_os = "linux")]
 mod foreground;
 mod group;
 mod handle;

@@ -38,7 +38,7 @@ pub(crate) enum RunEvent {
     /// The stop timeout of a leader's own end ran out, with leftovers still alive.
     DrainDeadline,
     /// A child changed state (for the terminal foreground).
-    #[cfg(unix)]
+    #[cfg(target_os = "linux")]
     ChildChanged,
 }
 
@@ -57,7 +57,7 @@ pub(crate) struct Run {
     /// Set when everything ended: the drop then has nothing to kill.
     over: bool,
     rounds: watch::Receiver<u64>,
-    #[cfg(unix)]
+    #[cfg(target_os = "linux")]
     pub(crate) foreground: Option<super::foreground::Foreground>,
 }
 
@@ -76,7 +76,7 @@ impl Run {
             drain: None,
             over: false,
             rounds: registry().rounds(),
-            #[cfg(unix)]
+            #[cfg(target_os = "linux")]
             foreground: None,
         }
     }
@@ -234,7 +234,7 @@ impl Run {
     /// state for the foreground grant. Pends forever when there is nothing to wait for.
     pub(crate) async fn next_event(&mut self) -> RunEvent {
         if self.leader_alive() {
-            #[cfg(unix)]
+            #[cfg(target_os = "linux")]
             if let Some(foreground) = &mut self.foreground {
                 foreground.changed().await;
                 return RunEvent::ChildChanged;
@@ -252,7 +252,7 @@ impl Run {
     /// nothing.
     pub(crate) fn over(&mut self) {
         self.over = true;
-        #[cfg(unix)]
+        #[cfg(target_os = "linux")]
         if let Some(foreground) = &mut self.foreground {
             foreground.release();
         }
@@ -274,7 +274,7 @@ impl Drop for Run {
         if !self.over {
             self.kill_all();
         }
-        #[cfg(unix)]
+        #[cfg(target_os = "linux")]
         if let Some(foreground) = &mut self.foreground {
             foreground.release();
         }

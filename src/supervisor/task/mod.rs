@@ -159,7 +159,7 @@ impl Task {
                     self.kill_and_reap().await;
                     self.finish_graceful(graceful).await;
                 }
-                #[cfg(unix)]
+                #[cfg(target_os = "linux")]
                 Event::Run(RunEvent::ChildChanged) => {
                     if let Some(foreground) = self.run.as_mut().and_then(|r| r.foreground.as_mut())
                     {

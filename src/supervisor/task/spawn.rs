@@ -84,7 +84,7 @@ impl Task {
             #[cfg(target_os = "linux")]
             cgroup,
         );
-        #[cfg(unix)]
+        #[cfg(target_os = "linux")]
         if let Some(pgid) = pgid
             && self.command.options.grant_foreground
             && !self.command.options.session

@@ -58,8 +58,9 @@ impl Shared {
     async fn drive(&self) {
         loop {
             let Ok(mut ready) = self.fd.readable().await else {
-                // The reactor is gone (runtime shutting down): nothing will ever be read.
-                return std::future::pending().await;
+                // The reactor is gone (its runtime shut down, and the caller runs on another):
+                // fall back to re-reading the file on a timer.
+                return tokio::time::sleep(FALLBACK_POLL).await;
             };
             match ready.try_io(|fd| fd.get_ref().0.read_events().map_err(io::Error::from)) {
                 Ok(Ok(events)) => {
