@@ -244,13 +244,13 @@ async fn durations_too_long_to_represent_mean_no_deadline() {
     within("task", task).await.expect("the task did not panic");
 }
 
-/// A run that cannot get its cgroup (here: procmux's cgroup vanished) still runs, tracked by
-/// its process group, and the error handler hears why.
+/// A run that cannot get its cgroup (here: a cgroup of that name is in the way) still runs,
+/// tracked by its process group, and the error handler hears why.
 #[tokio::test]
 async fn a_run_without_its_cgroup_runs_by_its_group() {
     let Some(mode) = cgroup_mode() else { return };
-    let root = tracked(&mode).cgroup_root().unwrap().to_path_buf();
-    std::fs::remove_dir(&root).unwrap();
+    let in_the_way = tracked(&mode).cgroup_root().unwrap().join("run-1");
+    std::fs::create_dir(&in_the_way).unwrap();
     let h = Harness::new("echo ready; exec sleep 1000", grouped(), &mode).await;
     h.start_ready().await;
     let run = h.runs()[0].clone();
@@ -259,4 +259,5 @@ async fn a_run_without_its_cgroup_runs_by_its_group() {
     assert_eq!(h.errors().len(), 1, "{:?}", h.errors());
     within("stop", h.job.stop_with_signal(Signal::Terminate, LONG)).await;
     h.assert_no_survivors().await;
+    std::fs::remove_dir(&in_the_way).unwrap();
 }
