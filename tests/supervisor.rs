@@ -1,7 +1,9 @@
-//! Integration tests of `procmux::supervisor` against real processes (`sh`, `sleep`, `trap`).
+//! Integration tests of `procmux::supervisor` against real processes (`sh`, `sleep`, `trap`,
+//! `setsid`, `kill -STOP`, `/proc`, cgroups).
 //!
 //! One test binary; each module covers one part of the contract in
-//! `shared/design/supervisor.md`.
+//! `shared/design/supervisor.md` and `shared/design/ownership.md`. Some run a payload in a
+//! child process of their own (the fallback path, PID 1, a terminal): see their docs.
 
 #![cfg(unix)]
 #![allow(clippy::unwrap_used)]

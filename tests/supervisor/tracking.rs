@@ -261,3 +261,32 @@ async fn a_run_without_its_cgroup_runs_by_its_group() {
     h.assert_no_survivors().await;
     std::fs::remove_dir(&in_the_way).unwrap();
 }
+
+/// The end of a cgroup is learnt from inotify on its `cgroup.events`, not by polling: while a
+/// run lives, an inotify instance of this process watches that very file.
+#[tokio::test]
+async fn cgroup_events_are_watched_with_inotify() {
+    use std::os::unix::fs::MetadataExt;
+    let Some(mode) = cgroup_mode() else { return };
+    let h = Harness::new("echo ready; exec sleep 1000", grouped(), &mode).await;
+    h.start_ready().await;
+    let cgroup = h.runs()[0].cgroup.clone().unwrap();
+    let inode = std::fs::metadata(cgroup.join("cgroup.events"))
+        .unwrap()
+        .ino();
+    let watched = std::fs::read_dir("/proc/self/fdinfo")
+        .unwrap()
+        .filter_map(|e| std::fs::read_to_string(e.ok()?.path()).ok())
+        .any(|info| {
+            info.lines().any(|line| {
+                line.starts_with("inotify wd:")
+                    && line.split_whitespace().any(|f| {
+                        f.strip_prefix("ino:")
+                            .and_then(|hex| u64::from_str_radix(hex, 16).ok())
+                            == Some(inode)
+                    })
+            })
+        });
+    assert!(watched, "no inotify watch on {}", cgroup.display());
+    within("stop", h.job.stop()).await;
+}
