@@ -112,7 +112,14 @@ fn spawns(c: &mut Criterion) {
     });
     let tracker = runtime.block_on(async { Tracker::detect_with(TrackingRequest::CgroupOnly) });
     let cgroups = matches!(tracker.tracking(), Tracking::Cgroup { .. });
-    for (grouped, tracked) in [(false, false), (true, false), (true, true)] {
+    // The last two both run code between fork and exec, which rules out `posix_spawn`: the
+    // parent-death signal (what procmux's coordinator sets) and the cgroup join.
+    for (grouped, tracked, pdeathsig) in [
+        (false, false, false),
+        (true, false, false),
+        (true, false, true),
+        (true, true, true),
+    ] {
         if tracked && !cgroups {
             eprintln!("no cgroups here: {tracker}");
             continue;
@@ -124,6 +131,7 @@ fn spawns(c: &mut Criterion) {
             },
             options: SpawnOptions {
                 grouped,
+                parent_death_signal: pdeathsig.then_some(Signal::ForceStop),
                 ..Default::default()
             },
         });
@@ -134,10 +142,11 @@ fn spawns(c: &mut Criterion) {
                 start_job(command)
             }
         });
-        let name = match (grouped, tracked) {
-            (false, _) => "job",
-            (true, false) => "job (grouped)",
-            (true, true) => "job (grouped, cgroup)",
+        let name = match (grouped, tracked, pdeathsig) {
+            (false, ..) => "job",
+            (true, false, false) => "job (grouped)",
+            (true, false, true) => "job (grouped, parent-death signal)",
+            (true, true, _) => "job (grouped, parent-death signal, cgroup)",
         };
         group.bench_function(name, |b| {
             b.to_custom_iter(&runtime, |_| {
