@@ -97,6 +97,7 @@ mod payload {
             restart_waits_for_the_old_port,
             exit_is_reported_once_the_group_is_empty,
             stop_kills_everything,
+            draining_leftovers_are_signalled_and_die_with_the_task,
         );
     }
 }

@@ -286,6 +286,23 @@ pub async fn stop_kills_everything(mode: &Mode) {
     h.assert_no_survivors().await;
 }
 
+/// While leftovers drain, the job is running: signals reach them, and a dead task (aborted
+/// here) kills them.
+pub async fn draining_leftovers_are_signalled_and_die_with_the_task(mode: &Mode) {
+    let line = r#"(trap "" TERM; trap "echo usr1" USR1; touch "$SCRATCH/up"; while :; do sleep 0.1; done) & until [ -e "$SCRATCH/up" ]; do sleep 0.01; done; echo ready; exit 0"#;
+    let mut h = Harness::new(line, with_leftovers(Signal::Terminate, LONG), mode).await;
+    h.start_ready().await;
+    assert!(eventually(|| !h.leftovers().is_empty()).await);
+    assert!(h.job.is_running());
+    within("signal", h.job.signal(Signal::User1)).await;
+    h.line_at("usr1").await;
+    assert!(!h.survivors().is_empty());
+    h.task.abort();
+    let _ = (&mut h.task).await;
+    assert!(h.job.is_dead());
+    h.assert_no_survivors().await;
+}
+
 /// The one-letter state of a process, from `/proc`.
 pub fn state_letter(pid: i32) -> Option<char> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
@@ -330,4 +347,5 @@ in_both_modes!(
     restart_waits_for_the_old_port,
     exit_is_reported_once_the_group_is_empty,
     stop_kills_everything,
+    draining_leftovers_are_signalled_and_die_with_the_task,
 );

@@ -263,7 +263,8 @@ impl Tracker {
     }
 
     /// Kills whatever is left in procmux's cgroups and removes them (`procmux-<pid>` last).
-    /// Also done on drop; idempotent. Jobs still running lose their cgroup tracking.
+    /// Also done on drop; idempotent. Stop the jobs first: the processes of a job still
+    /// running are killed, and its later runs get no cgroup.
     pub fn close(&self) {
         #[cfg(target_os = "linux")]
         if let Some(root) = &self.cgroups {
