@@ -1,5 +1,6 @@
 //! Benchmarks of the Job API: how many controls a running job processes per second, and what a
-//! spawn through a job costs compared with a bare `tokio::process::Command`.
+//! spawn through a job costs compared with a bare `tokio::process::Command` (ungrouped,
+//! grouped, and grouped with a cgroup per run where cgroups can be had).
 //!
 //! Run with `cargo bench --bench job`.
 
@@ -14,7 +15,8 @@ use std::time::{Duration, Instant};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use procmux::supervisor::Signal;
 use procmux::supervisor::command::{Command, Program, Shell, SpawnOptions};
-use procmux::supervisor::job::start_job;
+use procmux::supervisor::job::{start_job, start_job_with};
+use procmux::supervisor::tracking::{Tracker, Tracking, TrackingRequest};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::runtime::Runtime;
 
@@ -91,7 +93,8 @@ fn controls(c: &mut Criterion) {
     });
 }
 
-/// Start-to-exit cycles of `true`: bare tokio, then through a job (ungrouped, grouped).
+/// Start-to-exit cycles of `true`: bare tokio, then through a job (ungrouped, grouped, and
+/// grouped in a cgroup of its own).
 fn spawns(c: &mut Criterion) {
     let runtime = runtime();
     let mut group = c.benchmark_group("spawn true to exit");
@@ -107,7 +110,20 @@ fn spawns(c: &mut Criterion) {
             black_box(status);
         });
     });
-    for grouped in [false, true] {
+    let tracker = runtime.block_on(async { Tracker::detect_with(TrackingRequest::CgroupOnly) });
+    let cgroups = matches!(tracker.tracking(), Tracking::Cgroup { .. });
+    // The last two both run code between fork and exec, which rules out `posix_spawn`: the
+    // parent-death signal (what procmux's coordinator sets) and the cgroup join.
+    for (grouped, tracked, pdeathsig) in [
+        (false, false, false),
+        (true, false, false),
+        (true, false, true),
+        (true, true, true),
+    ] {
+        if tracked && !cgroups {
+            eprintln!("no cgroups here: {tracker}");
+            continue;
+        }
         let command = Arc::new(Command {
             program: Program::Exec {
                 prog: "true".into(),
@@ -115,11 +131,23 @@ fn spawns(c: &mut Criterion) {
             },
             options: SpawnOptions {
                 grouped,
+                parent_death_signal: pdeathsig.then_some(Signal::ForceStop),
                 ..Default::default()
             },
         });
-        let (job, task) = runtime.block_on(async { start_job(command) });
-        let name = if grouped { "job (grouped)" } else { "job" };
+        let (job, task) = runtime.block_on(async {
+            if tracked {
+                start_job_with(command, Arc::clone(&tracker))
+            } else {
+                start_job(command)
+            }
+        });
+        let name = match (grouped, tracked, pdeathsig) {
+            (false, ..) => "job",
+            (true, false, false) => "job (grouped)",
+            (true, false, true) => "job (grouped, parent-death signal)",
+            (true, true, _) => "job (grouped, parent-death signal, cgroup)",
+        };
         group.bench_function(name, |b| {
             b.to_custom_iter(&runtime, |_| {
                 let job = job.clone();
@@ -134,6 +162,7 @@ fn spawns(c: &mut Criterion) {
             task.await.expect("the job task does not panic");
         });
     }
+    tracker.close();
     group.finish();
 }
 

@@ -371,23 +371,7 @@ fn relative(cwd: &Path, path: &Path) -> String {
 /// What really runs for an instance (a plain-word command without its shell), as one line
 /// that a POSIX shell would read back the same.
 fn command(instance: &InstanceSpec) -> String {
-    let runs = coordinator::command_for(instance);
-    let argv: Vec<String> = match runs.program {
-        Program::Exec { prog, args } => std::iter::once(prog.to_string_lossy().into_owned())
-            .chain(args)
-            .collect(),
-        Program::Shell {
-            shell,
-            command,
-            args,
-        } => std::iter::once(shell.prog)
-            .chain(shell.options)
-            .chain(shell.program_option)
-            .map(|arg| arg.to_string_lossy().into_owned())
-            .chain(std::iter::once(command))
-            .chain(args)
-            .collect(),
-    };
+    let argv = coordinator::command_for(instance).program.words();
     let (prog, args) = argv.split_first().map_or_else(
         || (String::new(), Vec::new()),
         |(prog, args)| (prog.clone(), args.to_vec()),

@@ -17,7 +17,6 @@ use clap::Args;
 use super::ManifestArgs;
 use crate::coordinator::{command_for, preflight};
 use crate::manifest::{self, DEFAULT_SHELL, InstanceSpec, Manifest};
-use crate::supervisor::command::Program;
 
 /// Arguments of `procmux exec`.
 #[derive(Debug, Args)]
@@ -159,22 +158,7 @@ fn first_instance(manifest: &Manifest, name: &str) -> Result<InstanceSpec, Strin
 
 /// The program and arguments a process's command runs.
 fn program_argv(spec: &InstanceSpec) -> Vec<String> {
-    match command_for(spec).program {
-        Program::Exec { prog, args } => std::iter::once(prog.to_string_lossy().into_owned())
-            .chain(args)
-            .collect(),
-        Program::Shell {
-            shell,
-            command,
-            args,
-        } => std::iter::once(shell.prog)
-            .chain(shell.options)
-            .chain(shell.program_option)
-            .map(|arg| arg.to_string_lossy().into_owned())
-            .chain(std::iter::once(command))
-            .chain(args)
-            .collect(),
-    }
+    command_for(spec).program.words()
 }
 
 #[cfg(test)]

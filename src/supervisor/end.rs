@@ -45,6 +45,39 @@ impl ProcessEnd {
     pub fn is_success(&self) -> bool {
         matches!(self, Self::Success)
     }
+
+    /// A platform [`ExitStatus`] that converts back to this end (for tests, as in
+    /// `watchexec-events`).
+    ///
+    /// Unlike upstream's, it never panics: on Unix an exit code keeps its low 8 bits (what
+    /// `exit(2)` keeps), and an [`Exception`](Self::Exception), which Unix does not have,
+    /// becomes the exit code of its low 8 bits.
+    #[cfg(unix)]
+    pub fn into_exitstatus(self) -> ExitStatus {
+        use std::os::unix::process::ExitStatusExt;
+        let code = |code: i64| i32::try_from(code & 0xff).unwrap_or_default() << 8;
+        ExitStatus::from_raw(match self {
+            Self::Success => 0,
+            Self::ExitError(value) => code(value.get()),
+            Self::Exception(value) => code(value.get().into()),
+            Self::ExitSignal(signal) => signal.to_raw() & 0x7f,
+            Self::ExitStop(signal) => ((signal.get() & 0xff) << 8) | 0x7f,
+            Self::Continued => 0xffff,
+        })
+    }
+
+    /// A platform [`ExitStatus`] for this end (for tests). Signals, stops and continues,
+    /// which Windows does not have, become exit code 1.
+    #[cfg(windows)]
+    pub fn into_exitstatus(self) -> ExitStatus {
+        use std::os::windows::process::ExitStatusExt;
+        ExitStatus::from_raw(match self {
+            Self::Success => 0,
+            Self::ExitError(value) => value.get() as u32,
+            Self::Exception(value) => value.get() as u32,
+            Self::ExitSignal(_) | Self::ExitStop(_) | Self::Continued => 1,
+        })
+    }
 }
 
 #[cfg(unix)]
@@ -135,6 +168,27 @@ mod tests {
             ProcessEnd::from(ExitStatus::from_raw(0xffff)),
             ProcessEnd::Continued
         );
+    }
+
+    #[test]
+    fn exit_statuses_round_trip() {
+        let ends = [
+            ProcessEnd::Success,
+            ProcessEnd::ExitError(NonZeroI64::new(3).expect("3 is not 0")),
+            ProcessEnd::ExitError(NonZeroI64::new(255).expect("255 is not 0")),
+            ProcessEnd::ExitSignal(Signal::Terminate),
+            ProcessEnd::ExitSignal(Signal::ForceStop),
+            ProcessEnd::ExitStop(NonZeroI32::new(19).expect("19 is not 0")),
+            ProcessEnd::Continued,
+        ];
+        for end in ends {
+            assert_eq!(ProcessEnd::from(end.into_exitstatus()), end, "{end:?}");
+        }
+        // Out of range: what the kernel would keep, not a panic.
+        let big = ProcessEnd::ExitError(NonZeroI64::new(256 + 7).expect("not 0"));
+        assert_eq!(big.into_exitstatus().code(), Some(7));
+        let exception = ProcessEnd::Exception(NonZeroI32::new(-1).expect("not 0"));
+        assert_eq!(exception.into_exitstatus().code(), Some(255));
     }
 
     #[test]

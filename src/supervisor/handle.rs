@@ -1,4 +1,5 @@
-//! [`Job`], the handle to a job task, and [`start_job`], which makes one.
+//! [`Job`], the handle to a job task, and [`start_job`] and [`start_job_with`], which make
+//! one.
 
 use std::fmt;
 use std::sync::Arc;
@@ -13,20 +14,41 @@ use super::command::Command;
 use super::errors::SyncIoError;
 use super::messages::{Control, ControlMessage, HookFuture, Ticket};
 use super::priority::{Priority, Sender, queue};
-use super::state::JobTaskContext;
+use super::state::{JobTaskContext, Leftovers};
 use super::task::Task;
+use super::tracking::Tracker;
 
 /// Starts the task for a job that runs `command`, without starting the command: send
 /// [`Job::start`] for that.
 ///
+/// A grouped job started this way tracks its process group, as `watchexec-supervisor`
+/// does: no cgroup, whatever the system offers. Use [`start_job_with`] for procmux's
+/// tracking.
+///
 /// The task ends after [`Job::delete`] or [`Job::delete_now`], or once every clone of the
-/// `Job` is dropped; it kills the command's process group (when grouped) on the way out,
-/// including when the returned handle is used to abort it. Must be called within a tokio
-/// runtime.
+/// `Job` is dropped; it kills everything the command owns on the way out, including when the
+/// returned handle is used to abort it. Must be called within a tokio runtime.
 pub fn start_job(command: Arc<Command>) -> (Job, JoinHandle<()>) {
+    start(command, None)
+}
+
+/// Like [`start_job`], with the tracking of `tracker`: under cgroup tracking, every run of a
+/// grouped command gets its own cgroup, so that processes that leave the group are still
+/// the job's (see [`tracking`](super::tracking)). The spawned hook learns each run's process
+/// group and cgroup from [`JobTaskContext::run`].
+pub fn start_job_with(command: Arc<Command>, tracker: Arc<Tracker>) -> (Job, JoinHandle<()>) {
+    start(command, Some(tracker))
+}
+
+fn start(command: Arc<Command>, tracker: Option<Arc<Tracker>>) -> (Job, JoinHandle<()>) {
     let (sender, receiver) = queue();
     let running = Arc::new(AtomicBool::new(false));
-    let task = Task::new(Arc::clone(&command), Arc::clone(&running), receiver);
+    let task = Task::new(
+        Arc::clone(&command),
+        tracker,
+        Arc::clone(&running),
+        receiver,
+    );
     let handle = tokio::spawn(task.run());
     let job = Job {
         command,
@@ -122,19 +144,28 @@ impl Job {
         self.control(Control::Start)
     }
 
-    /// Kills the command at once (SIGKILL, to the whole group when grouped) and waits for it
-    /// to end; a no-op if it is not running. For a polite stop, use
+    /// Kills the command at once (SIGKILL, to everything it owns when grouped) and waits for
+    /// all of it to end; a no-op if it is not running. For a polite stop, use
     /// [`stop_with_signal`](Self::stop_with_signal).
     pub fn stop(&self) -> Ticket {
         self.control(Control::Stop)
     }
 
-    /// Sends `signal` (to the whole group when grouped) and waits up to `grace` for the
-    /// command to end, then kills the group. The ticket resolves once the command has ended
-    /// or been killed and reaped. Meanwhile, normal-priority controls wait; `delete_now` and
-    /// `to_wait` do not. A no-op if the command is not running.
+    /// Sends `signal` (to everything the command owns when grouped), then SIGCONT (so that a
+    /// stopped process acts on it), and waits up to `grace` for all of it to end, then kills
+    /// what is left. A shell that dies at once does not end the stop: its children have the
+    /// same grace. The ticket resolves once everything has ended or been killed. Meanwhile,
+    /// normal-priority controls wait; `delete_now` and `to_wait` do not. A `grace` too long
+    /// to add to the current time means no deadline. A no-op if the command is not running.
+    ///
+    /// Off Unix, where there are no signals to send, this is [`stop`](Self::stop), as in
+    /// `watchexec-supervisor`.
     pub fn stop_with_signal(&self, signal: Signal, grace: Duration) -> Ticket {
-        self.control(Control::GracefulStop { signal, grace })
+        if cfg!(unix) {
+            self.control(Control::GracefulStop { signal, grace })
+        } else {
+            self.stop()
+        }
     }
 
     /// Kills the command if running, then starts it (again or for the first time).
@@ -143,9 +174,14 @@ impl Job {
     }
 
     /// Stops the command as [`stop_with_signal`](Self::stop_with_signal) does, then starts
-    /// it; the new process starts only after the old one has ended.
+    /// it; the new process starts only after everything the old one owned has ended (its
+    /// ports and files are free).
     pub fn restart_with_signal(&self, signal: Signal, grace: Duration) -> Ticket {
-        self.send_all([Control::GracefulStop { signal, grace }, Control::Start])
+        if cfg!(unix) {
+            self.send_all([Control::GracefulStop { signal, grace }, Control::Start])
+        } else {
+            self.restart()
+        }
     }
 
     /// If the command is running, kills it and starts it again; otherwise a no-op.
@@ -156,10 +192,15 @@ impl Job {
     /// If the command is running, stops it gracefully and starts exactly one new process once
     /// the old one has ended (or was killed at the deadline); otherwise a no-op.
     pub fn try_restart_with_signal(&self, signal: Signal, grace: Duration) -> Ticket {
-        self.control(Control::TryGracefulRestart { signal, grace })
+        if cfg!(unix) {
+            self.control(Control::TryGracefulRestart { signal, grace })
+        } else {
+            self.try_restart()
+        }
     }
 
-    /// Sends a signal to the command (its group when grouped); a no-op if it is not running.
+    /// Sends a signal to the command (to everything it owns when grouped: the group, and
+    /// cgroup members outside it); a no-op if it is not running.
     pub fn signal(&self, signal: Signal) -> Ticket {
         self.control(Control::Signal(signal))
     }
@@ -174,8 +215,9 @@ impl Job {
         self.send(Control::Delete, Priority::Urgent)
     }
 
-    /// Resolves when the running command next ends, or at once if it is not running (also
-    /// when it was never started). Jumps ahead of normal-priority controls.
+    /// Resolves when the running command next ends (everything it owns, when grouped), or at
+    /// once if it is not running (also when it was never started). Jumps ahead of
+    /// normal-priority controls.
     pub fn to_wait(&self) -> Ticket {
         self.send(Control::NextEnding, Priority::High)
     }
@@ -204,7 +246,7 @@ impl Job {
         &self,
         hook: impl Fn(&mut CommandWrap, &JobTaskContext<'_>) + Send + Sync + 'static,
     ) -> Ticket {
-        self.control(Control::SetSyncSpawnHook(Box::new(hook)))
+        self.control(Control::SetSyncSpawnHook(Arc::new(hook)))
     }
 
     /// Like [`set_spawn_hook`](Self::set_spawn_hook); the spawn waits for the returned future.
@@ -212,7 +254,7 @@ impl Job {
         &self,
         hook: impl Fn(&mut CommandWrap, &JobTaskContext<'_>) -> HookFuture + Send + Sync + 'static,
     ) -> Ticket {
-        self.control(Control::SetAsyncSpawnHook(Box::new(hook)))
+        self.control(Control::SetAsyncSpawnHook(Arc::new(hook)))
     }
 
     /// Removes the spawn hook.
@@ -225,15 +267,15 @@ impl Job {
     /// child and a context whose `current` is `Pending`.
     ///
     /// This is where an owner takes the child's pipes (`child.stdout().take()`,
-    /// `child.stderr().take()`, after the spawn hook asked for `Stdio::piped()`) and reads its
-    /// pid (`child.id()`; for a grouped command also the process group id). The job keeps the
-    /// child itself, to wait on and signal. Replaces any spawned hook. See the module docs for
-    /// a complete example.
+    /// `child.stderr().take()`, after the spawn hook asked for `Stdio::piped()`) and reads
+    /// its pid (`child.id()`, the job's pid) and what the run owns (`ctx.run`: its process
+    /// group and cgroup, for a watchdog). The job keeps the child itself, to wait on and
+    /// signal. Replaces any spawned hook. See the module docs for a complete example.
     pub fn set_spawned_hook(
         &self,
         hook: impl Fn(&mut dyn ChildWrapper, &JobTaskContext<'_>) + Send + Sync + 'static,
     ) -> Ticket {
-        self.control(Control::SetSpawnedHook(Box::new(hook)))
+        self.control(Control::SetSpawnedHook(Arc::new(hook)))
     }
 
     /// Removes the spawned hook.
@@ -241,10 +283,12 @@ impl Job {
         self.control(Control::UnsetSpawnedHook)
     }
 
-    /// Sets the function called in the job task after every observed end of the command,
-    /// whatever caused it (its own exit or crash, a stop, a kill at the deadline, a restart),
-    /// with `current` set to `Finished { status, .. }`. It runs before the tickets waiting on
-    /// that end resolve, and before a restart spawns the next process. Replaces any exit hook.
+    /// Sets the function called in the job task after every end of the command, whatever
+    /// caused it (its own exit or crash, a stop, a kill at the deadline, a restart), with
+    /// `current` set to `Finished { status, .. }` (the leader's status). For a grouped
+    /// command that is once everything the run owned has ended, not when the leader did. It
+    /// runs before the tickets waiting on that end resolve, and before a restart spawns the
+    /// next process. Replaces any exit hook.
     ///
     /// If waiting on the child fails (which the OS should never let happen), the error goes to
     /// the error handler, the child is killed, the state becomes `Pending`, and this hook is
@@ -253,12 +297,75 @@ impl Job {
         &self,
         hook: impl Fn(&JobTaskContext<'_>) + Send + Sync + 'static,
     ) -> Ticket {
-        self.control(Control::SetExitHook(Box::new(hook)))
+        self.control(Control::SetExitHook(Arc::new(hook)))
     }
 
     /// Removes the exit hook.
     pub fn unset_exit_hook(&self) -> Ticket {
         self.control(Control::UnsetExitHook)
+    }
+
+    /// Sets the function called when a grouped command's leader ends by itself (not under a
+    /// stop) and leaves processes behind, just before the job stops them (with
+    /// [`SpawnOptions::leftover_stop`](super::command::SpawnOptions::leftover_stop)): it is
+    /// told the leader's status, how many are left and how they will be stopped, to say
+    /// `web exited with code 0; stopping 2 leftover processes`. The run, and the exit hook,
+    /// come once they have ended. Replaces any leftovers hook.
+    pub fn set_leftovers_hook(
+        &self,
+        hook: impl Fn(&JobTaskContext<'_>, &Leftovers) + Send + Sync + 'static,
+    ) -> Ticket {
+        self.control(Control::SetLeftoversHook(Arc::new(hook)))
+    }
+
+    /// Removes the leftovers hook.
+    pub fn unset_leftovers_hook(&self) -> Ticket {
+        self.control(Control::UnsetLeftoversHook)
+    }
+
+    /// Sets the spawn function: the job spawns with
+    /// [`CommandWrap::spawn_with`](process_wrap::tokio::CommandWrap::spawn_with) and this,
+    /// which gets the prepared `tokio::process::Command` and returns the spawned child,
+    /// instead of `CommandWrap::spawn`. Every wrapper (group, cgroup, ...) still applies, so
+    /// this only replaces the low-level spawn step (to delegate it to a privileged helper, for
+    /// example). Replaces any spawn function or spawn child function.
+    pub fn set_spawn_fn(
+        &self,
+        spawn: impl Fn(&mut tokio::process::Command) -> std::io::Result<tokio::process::Child>
+        + Send
+        + Sync
+        + 'static,
+    ) -> Ticket {
+        self.control(Control::SetSpawnFn(Arc::new(spawn)))
+    }
+
+    /// Removes the spawn function (or spawn child function: they share one place): the job
+    /// spawns with `CommandWrap::spawn` again.
+    pub fn unset_spawn_fn(&self) -> Ticket {
+        self.control(Control::ClearSpawnFn)
+    }
+
+    /// Sets the spawn child function, for processes made by an external launcher: the job
+    /// spawns with
+    /// [`CommandWrap::spawn_with_child`](process_wrap::tokio::CommandWrap::spawn_with_child)
+    /// and this, which gets the prepared `tokio::process::Command` (to use or ignore) and
+    /// returns any [`ChildWrapper`]; the job supervises that child as its own. The wrappers'
+    /// pre-spawn steps apply to the prepared command only, so such a child has no cgroup, and
+    /// is treated as grouped only if it really leads its own process group. Replaces any spawn
+    /// function or spawn child function.
+    pub fn set_spawn_child_fn(
+        &self,
+        spawn: impl Fn(&mut tokio::process::Command) -> std::io::Result<Box<dyn ChildWrapper>>
+        + Send
+        + Sync
+        + 'static,
+    ) -> Ticket {
+        self.control(Control::SetSpawnChildFn(Arc::new(spawn)))
+    }
+
+    /// Removes the spawn child function (or spawn function: they share one place).
+    pub fn unset_spawn_child_fn(&self) -> Ticket {
+        self.control(Control::ClearSpawnFn)
     }
 
     /// Sets the function that receives errors from spawning, signalling, killing and waiting.
@@ -267,7 +374,7 @@ impl Job {
         &self,
         handler: impl Fn(SyncIoError) + Send + Sync + 'static,
     ) -> Ticket {
-        self.control(Control::SetSyncErrorHandler(Box::new(handler)))
+        self.control(Control::SetSyncErrorHandler(Arc::new(handler)))
     }
 
     /// Like [`set_error_handler`](Self::set_error_handler); the task waits for the returned
@@ -276,7 +383,7 @@ impl Job {
         &self,
         handler: impl Fn(SyncIoError) -> HookFuture + Send + Sync + 'static,
     ) -> Ticket {
-        self.control(Control::SetAsyncErrorHandler(Box::new(handler)))
+        self.control(Control::SetAsyncErrorHandler(Arc::new(handler)))
     }
 
     /// Removes the error handler.

@@ -1,8 +1,9 @@
 //! The parent-death signal (Linux `PR_SET_PDEATHSIG`), as a `process-wrap` command wrapper so
 //! it composes with the group and session wrappers.
 //!
-//! This is the one place in the supervisor that needs `unsafe`: setting it must happen in the
-//! child between `fork` and `exec`, which only `pre_exec` offers.
+//! One of the two places in the supervisor that need `unsafe` (the other is the cgroup join,
+//! `tracking/join.rs`): setting it must happen in the child between `fork` and `exec`, which
+//! only `pre_exec` offers.
 
 use std::io;
 

@@ -58,7 +58,8 @@ pub(crate) struct Sender<M>(Arc<Shared<M>>);
 /// A pending timer and what it carries to the task when it fires.
 #[derive(Debug)]
 pub(crate) struct Timer<T> {
-    pub(crate) deadline: Instant,
+    /// `None`: never fires (a grace too long to represent), but still holds Normal back.
+    pub(crate) deadline: Option<Instant>,
     pub(crate) payload: T,
 }
 
@@ -143,8 +144,9 @@ impl<M> Drop for Sender<M> {
 }
 
 impl<M, T> Receiver<M, T> {
-    /// Arms the timer, replacing any armed one (whose payload is returned).
-    pub(crate) fn arm(&mut self, deadline: Instant, payload: T) -> Option<T> {
+    /// Arms the timer, replacing any armed one (whose payload is returned). A `None` deadline
+    /// never fires.
+    pub(crate) fn arm(&mut self, deadline: Option<Instant>, payload: T) -> Option<T> {
         self.timer
             .replace(Timer { deadline, payload })
             .map(|timer| timer.payload)
@@ -156,7 +158,6 @@ impl<M, T> Receiver<M, T> {
     }
 
     /// Whether the timer is armed.
-    #[cfg(test)]
     pub(crate) fn is_armed(&self) -> bool {
         self.timer.is_some()
     }
@@ -191,18 +192,21 @@ impl<M, T> Receiver<M, T> {
                         return Next::Message(message);
                     }
                 }
-                if queues.abandoned && self.timer.is_none() {
+                // An armed timer keeps an abandoned task going until it fires; one that never
+                // fires would keep it forever, with nobody left to stop it.
+                let waiting = self.timer.as_ref().is_some_and(|t| t.deadline.is_some());
+                if queues.abandoned && !waiting {
                     return Next::Abandoned;
                 }
             }
             // `notify_one` stores a permit when nobody waits, so a send between the unlock
             // above and this await is not lost; at worst it causes one extra turn of the loop.
-            match &self.timer {
+            match self.timer.as_ref().and_then(|timer| timer.deadline) {
                 None => self.shared.wake.notified().await,
-                Some(timer) => {
+                Some(deadline) => {
                     tokio::select! {
                         () = self.shared.wake.notified() => {}
-                        () = sleep_until(timer.deadline) => {
+                        () = sleep_until(deadline) => {
                             if let Some(timer) = self.timer.take() {
                                 return Next::TimerFired(timer.payload);
                             }
@@ -254,7 +258,7 @@ mod tests {
     async fn armed_timer_holds_normal_back_until_it_fires() {
         let (sender, mut receiver) = queue::<u32, &str>();
         let start = Instant::now();
-        receiver.arm(start + Duration::from_secs(5), "grace over");
+        receiver.arm(Some(start + Duration::from_secs(5)), "grace over");
         sender.send(1, Priority::Normal);
         sender.send(2, Priority::High);
         assert_eq!(message(receiver.recv().await), 2);
@@ -270,7 +274,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn disarming_releases_normal_at_once() {
         let (sender, mut receiver) = queue::<u32, ()>();
-        receiver.arm(Instant::now() + Duration::from_secs(60), ());
+        receiver.arm(Some(Instant::now() + Duration::from_secs(60)), ());
         sender.send(7, Priority::Normal);
         assert_eq!(receiver.disarm(), Some(()));
         let start = Instant::now();
@@ -302,9 +306,27 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn abandonment_waits_for_an_armed_timer() {
         let (sender, mut receiver) = queue::<u32, ()>();
-        receiver.arm(Instant::now() + Duration::from_secs(3), ());
+        receiver.arm(Some(Instant::now() + Duration::from_secs(3)), ());
         drop(sender);
         assert!(matches!(receiver.recv().await, Next::TimerFired(())));
+        assert!(matches!(receiver.recv().await, Next::Abandoned));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_timer_that_never_fires_holds_normal_back_but_not_abandonment() {
+        let (sender, mut receiver) = queue::<u32, ()>();
+        receiver.arm(None, ());
+        sender.send(1, Priority::Normal);
+        sender.send(2, Priority::High);
+        assert_eq!(message(receiver.recv().await), 2);
+        let start = Instant::now();
+        let held = tokio::time::timeout(Duration::from_secs(3600), receiver.recv()).await;
+        assert!(
+            held.is_err(),
+            "a Normal control ran past a never-firing timer"
+        );
+        assert_eq!(Instant::now() - start, Duration::from_secs(3600));
+        drop(sender);
         assert!(matches!(receiver.recv().await, Next::Abandoned));
     }
 

@@ -2,7 +2,10 @@
 //! names.
 //!
 //! Names parse the way people write them in manifests and on command lines: `TERM`,
-//! `SIGTERM`, `term`, `sigterm` and `15` are all [`Signal::Terminate`].
+//! `SIGTERM`, `term`, `sigterm` and `15` are all [`Signal::Terminate`]. The conversions of
+//! `watchexec-signals` are here too ([`Signal::to_nix`], [`Signal::from_nix`],
+//! [`Signal::from_unix_str`], [`Signal::from_windows_str`], `From<i32>`), so code written
+//! against it ports unchanged.
 
 use std::fmt;
 use std::str::FromStr;
@@ -86,6 +89,44 @@ impl Signal {
         })
     }
 
+    /// The [`nix`] signal, if this platform has it (always, but for a [`Signal::Custom`] number
+    /// it does not know).
+    #[cfg(unix)]
+    pub fn to_nix(self) -> Option<nix::sys::signal::Signal> {
+        nix::sys::signal::Signal::try_from(self.to_raw()).ok()
+    }
+
+    /// The signal for a [`nix`] signal: a named variant when there is one, else
+    /// [`Signal::Custom`].
+    #[cfg(unix)]
+    pub fn from_nix(signal: nix::sys::signal::Signal) -> Self {
+        Self::from_raw(signal as i32).unwrap_or(Self::Custom(signal as i32))
+    }
+
+    /// Parses a Unix signal name or number, in any case, with or without `SIG`: `hup`,
+    /// `SIGINT`, `Kill`, `15`. The same as [`FromStr`].
+    pub fn from_unix_str(input: &str) -> Result<Self, UnknownSignal> {
+        input.parse()
+    }
+
+    /// Parses a Windows control event name, in any case, mapped to its Unix counterpart as
+    /// `watchexec-signals` does: `CTRL-CLOSE`, `CTRL+CLOSE` or `CLOSE` is
+    /// [`Hangup`](Signal::Hangup); `CTRL-BREAK`, `CTRL+BREAK` or `BREAK` is
+    /// [`Terminate`](Signal::Terminate); `CTRL-C`, `CTRL+C` or `C` is
+    /// [`Interrupt`](Signal::Interrupt); `STOP`, `FORCE-STOP`, `KILL` or `SIGKILL` is
+    /// [`ForceStop`](Signal::ForceStop).
+    pub fn from_windows_str(input: &str) -> Result<Self, UnknownSignal> {
+        match input.trim().to_ascii_uppercase().as_str() {
+            "CTRL-CLOSE" | "CTRL+CLOSE" | "CLOSE" => Ok(Self::Hangup),
+            "CTRL-BREAK" | "CTRL+BREAK" | "BREAK" => Ok(Self::Terminate),
+            "CTRL-C" | "CTRL+C" | "C" => Ok(Self::Interrupt),
+            "KILL" | "SIGKILL" | "FORCE-STOP" | "STOP" => Ok(Self::ForceStop),
+            _ => Err(UnknownSignal {
+                input: input.to_owned(),
+            }),
+        }
+    }
+
     /// The conventional name without the `SIG` prefix (`TERM`, `INT`, `KILL`), or the number
     /// for a custom signal this platform cannot name.
     pub fn name(self) -> String {
@@ -101,6 +142,30 @@ impl Signal {
             Self::Suspend => "STOP".into(),
             Self::TerminalSuspend => "TSTP".into(),
             Self::Custom(raw) => custom_name(raw),
+        }
+    }
+}
+
+/// From a raw signal number: the named variant when there is one, else
+/// [`Signal::Custom`] (also for numbers that are no signal here). Off Unix, Linux's numbers
+/// are used as a portable approximation.
+impl From<i32> for Signal {
+    fn from(raw: i32) -> Self {
+        #[cfg(unix)]
+        return Self::from_raw(raw).unwrap_or(Self::Custom(raw));
+        #[cfg(not(unix))]
+        match raw {
+            1 => Self::Hangup,
+            2 => Self::Interrupt,
+            3 => Self::Quit,
+            9 => Self::ForceStop,
+            10 => Self::User1,
+            12 => Self::User2,
+            15 => Self::Terminate,
+            18 => Self::Continue,
+            19 => Self::Suspend,
+            20 => Self::TerminalSuspend,
+            _ => Self::Custom(raw),
         }
     }
 }
@@ -228,6 +293,38 @@ mod tests {
                 assert_eq!(signal.name().parse::<Signal>(), Ok(signal));
             }
         }
+    }
+
+    #[test]
+    fn converts_like_watchexec_signals() {
+        use nix::sys::signal::Signal as Nix;
+        for (nix, signal) in [
+            (Nix::SIGCONT, Signal::Continue),
+            (Nix::SIGSTOP, Signal::Suspend),
+            (Nix::SIGTSTP, Signal::TerminalSuspend),
+            (Nix::SIGKILL, Signal::ForceStop),
+        ] {
+            assert_eq!(signal.to_nix(), Some(nix));
+            assert_eq!(Signal::from_nix(nix), signal);
+            assert_eq!(Signal::from(nix as i32), signal);
+        }
+        assert_eq!(
+            Signal::from_nix(Nix::SIGABRT),
+            Signal::Custom(Nix::SIGABRT as i32)
+        );
+        assert_eq!(Signal::from(6), Signal::Custom(6));
+        assert_eq!(Signal::from(9999), Signal::Custom(9999));
+        assert_eq!(Signal::Custom(9999).to_nix(), None);
+        assert_eq!(Signal::from_unix_str("hup"), Ok(Signal::Hangup));
+        assert_eq!(Signal::from_unix_str("Kill"), Ok(Signal::ForceStop));
+        assert_eq!(Signal::from_windows_str("ctrl+close"), Ok(Signal::Hangup));
+        assert_eq!(
+            Signal::from_windows_str("CTRL-BREAK"),
+            Ok(Signal::Terminate)
+        );
+        assert_eq!(Signal::from_windows_str("C"), Ok(Signal::Interrupt));
+        assert_eq!(Signal::from_windows_str("Stop"), Ok(Signal::ForceStop));
+        assert!(Signal::from_windows_str("TERM").is_err());
     }
 
     #[test]

@@ -1,14 +1,16 @@
 //! [`CommandState`]: where a job's command is in its life (pending, running, finished), the
-//! [`JobTaskContext`] hooks see, and the task-side slot that owns the running child and kills
-//! its whole process group if the task goes away while it runs.
+//! [`JobTaskContext`] hooks see (with the [`RunInfo`] of the run and, at a leader's own end,
+//! its [`Leftovers`]), and the task-side slot that owns the running child and kills it if the
+//! task goes away while it runs.
 
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
 use process_wrap::tokio::ChildWrapper;
 
 use super::ProcessEnd;
-use super::command::Command;
+use super::command::{Command, StopPolicy};
 
 /// The state of a job's command.
 #[derive(Debug)]
@@ -16,21 +18,23 @@ pub enum CommandState {
     /// Not started yet, or a spawn is about to happen (what spawn hooks see), or the last
     /// spawn failed.
     Pending,
-    /// Running.
+    /// Running: for a grouped command, until everything the run owns has ended (the leader
+    /// may have ended already, its leftovers not).
     Running {
-        /// The child. For a grouped command its `signal`, `start_kill` and `id` act on the
-        /// whole process group (the id of a group leader is the group id).
+        /// The child: the leader. For a grouped command its `signal` and `start_kill` act on
+        /// the whole process group (the id of a group leader is the group id).
         child: Box<dyn ChildWrapper>,
         /// When it was spawned.
         started: Instant,
     },
-    /// Ended (and was reaped).
+    /// Ended: the leader was reaped and, for a grouped command, everything else the run
+    /// owned has ended too.
     Finished {
-        /// How it ended.
+        /// How the leader ended.
         status: ProcessEnd,
         /// When it was spawned.
         started: Instant,
-        /// When its end was observed.
+        /// When the run's end (the last of its processes) was observed.
         finished: Instant,
     },
 }
@@ -62,17 +66,48 @@ pub struct JobTaskContext<'task> {
     pub current: &'task CommandState,
     /// The state before the current one began: the run that ended, when there was one.
     pub previous: Option<&'task CommandState>,
+    /// What the current run owns (its pid, process group and cgroup): set from the spawned
+    /// hook to the exit hook of that run (the exit hook sees the run that just ended);
+    /// `None` in spawn hooks and when nothing runs.
+    pub run: Option<&'task RunInfo>,
+}
+
+/// What one run of a job owns, for its owner to pass on (procmux tells its watchdog).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct RunInfo {
+    /// The leader's pid: the job's pid.
+    pub pid: u32,
+    /// The process group the run owns (the leader's pid), when grouped.
+    pub pgid: Option<u32>,
+    /// The run's cgroup directory, under cgroup tracking. It is removed once the run has
+    /// ended (after the exit hook).
+    pub cgroup: Option<PathBuf>,
+}
+
+/// What a leader that ended by itself left behind, which the job is now stopping: the
+/// leftovers hook's news.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Leftovers {
+    /// How the leader ended (it is also the run's status, once the run ends).
+    pub status: ProcessEnd,
+    /// How many processes are left (in the process group, and in the cgroup outside it).
+    pub count: usize,
+    /// How they are being stopped: this signal (then SIGCONT) now, SIGKILL at the grace.
+    pub stop: StopPolicy,
 }
 
 /// The job task's states, current and previous.
 ///
 /// Its `Drop` is the guard that makes the job's process die with the task: whether the task
 /// returns, is aborted, or panics, a still-running child gets SIGKILL, to its whole process
-/// group when grouped (process-wrap's own kill-on-drop reaches only the leader).
+/// group when grouped (process-wrap's own kill-on-drop reaches only the leader). The run's
+/// other processes (a cgroup's, a group whose leader was reaped) are the run guard's.
 #[derive(Debug)]
 pub(crate) struct States {
     pub(crate) current: CommandState,
     pub(crate) previous: Option<CommandState>,
+    /// What the current run owns, for the context.
+    pub(crate) run: Option<RunInfo>,
 }
 
 impl States {
@@ -81,6 +116,7 @@ impl States {
             command: Arc::clone(command),
             current: &self.current,
             previous: self.previous.as_ref(),
+            run: self.run.as_ref(),
         }
     }
 
@@ -109,9 +145,9 @@ impl Drop for States {
 }
 
 /// Sends SIGKILL to a child that has not been reaped: to its group when it leads one
-/// (`ProcessGroupChild::start_kill` is `killpg`). Errors are ignored: this runs on paths
-/// (drop, panic) where nobody could act on them, and the likely one, "no such process", means
-/// the work is already done.
+/// (`GroupChild::start_kill` is `killpg`). Errors are ignored: this runs on paths (drop,
+/// panic) where nobody could act on them, and the likely one, "no such process", means the
+/// work is already done.
 pub(crate) fn kill_now(child: &mut dyn ChildWrapper) {
     let _ = child.start_kill();
 }

@@ -33,16 +33,27 @@ async fn graceful_stop_signals_the_whole_group() {
 }
 
 /// Background jobs of a non-interactive `sh` ignore SIGINT: the shell ends, its sleeps do
-/// not. The group's leftovers are killed as soon as the leader ends, not at the deadline.
+/// not. The stop's grace is theirs too (the leader's end is not the job's end): they are
+/// killed at the deadline, not before, and the stop lasts until they are gone.
 #[tokio::test]
-async fn leftovers_of_the_group_are_killed_when_the_leader_ends() {
+async fn leftovers_of_the_group_are_killed_at_the_deadline() {
     let (pids, scratch) = (Pids::default(), Scratch::new());
     let (job, _task) = group_of_three(&scratch, &pids).await;
-    within(
-        "graceful stop",
-        job.stop_with_signal(Signal::Interrupt, Duration::from_secs(600)),
-    )
-    .await;
+    let grace = Duration::from_millis(800);
+    let began = std::time::Instant::now();
+    let stop = job.stop_with_signal(Signal::Interrupt, grace);
+    let sleeps = pids.all()[1..].to_vec();
+    assert!(
+        eventually(|| !alive(pids.all()[0])).await,
+        "the shell survived SIGINT"
+    );
+    assert!(
+        sleeps.iter().all(|&pid| alive(pid)),
+        "a sleep died before the deadline"
+    );
+    assert!(job.is_running(), "the job ended with its leader");
+    within("graceful stop", stop).await;
+    assert!(began.elapsed() >= grace);
     pids.assert_all_gone().await;
 }
 

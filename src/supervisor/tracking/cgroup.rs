@@ -1,0 +1,267 @@
+//! cgroup v2 tracking: procmux's `procmux-<pid>` cgroup (found and made by
+//! [`discovery`](super::discovery)), and one child cgroup per job run.
+//!
+//! A run's processes stay in its cgroup however they fork (`setsid`, double fork): only a
+//! privileged process could move them out. So the run has ended when its cgroup is empty
+//! (`populated 0` in `cgroup.events`), and `cgroup.kill` (or SIGKILL to each pid of
+//! `cgroup.procs`) reaches every one of them.
+//!
+//! Found by trying on Linux 6.x: a zombie is no longer listed in `cgroup.procs`, does not
+//! keep `populated 1`, and does not stop `rmdir`. So a run's cgroup empties (and is removed)
+//! even while its leader waits to be reaped, which is why a job also waits for the leader.
+
+use std::fs::{self, File};
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::{Signal as NixSignal, kill};
+use nix::unistd::Pid;
+use process_wrap::tokio::{CommandWrap, CommandWrapper};
+
+use super::events::{EventsWatcher, Watch};
+use super::join::{AfterJoin, join_before_exec};
+
+/// procmux's own cgroup, `procmux-<pid>`, under which every run gets a cgroup.
+pub(crate) struct CgroupRoot {
+    path: PathBuf,
+    next_run: AtomicU64,
+    watcher: EventsWatcher,
+    /// Run cgroups that could not be removed when their run ended; retried at close.
+    stale: Mutex<Vec<PathBuf>>,
+    closed: AtomicBool,
+}
+
+/// Finds procmux's cgroup directory and makes `procmux-<pid>` in it (see [`discovery`]).
+/// The error is the reason, for the tracking line.
+///
+/// [`discovery`]: super::discovery
+pub(crate) fn create(pid: u32) -> Result<CgroupRoot, String> {
+    let path = super::discovery::make_root(pid)?;
+    Ok(CgroupRoot {
+        path,
+        next_run: AtomicU64::new(1),
+        watcher: EventsWatcher::default(),
+        stale: Mutex::default(),
+        closed: AtomicBool::new(false),
+    })
+}
+
+/// Removes an empty cgroup directory, retrying briefly while the kernel finishes tearing
+/// down the processes that just left it.
+pub(super) fn remove_dir_soon(dir: &Path) -> bool {
+    let until = Instant::now() + Duration::from_millis(200);
+    loop {
+        match fs::remove_dir(dir) {
+            Ok(()) => return true,
+            Err(err) if err.kind() == io::ErrorKind::NotFound => return true,
+            Err(_) if Instant::now() < until => std::thread::sleep(Duration::from_millis(5)),
+            Err(_) => return false,
+        }
+    }
+}
+
+impl CgroupRoot {
+    /// The `procmux-<pid>` directory.
+    pub(crate) fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Makes the cgroup of a new run, ready for the child to join before `exec`.
+    pub(crate) fn new_run(self: &Arc<Self>) -> io::Result<RunCgroup> {
+        self.retry_stale();
+        let number = self.next_run.fetch_add(1, Ordering::Relaxed);
+        let path = self.path.join(format!("run-{number}"));
+        fs::create_dir(&path)?;
+        let procs = match File::options().write(true).open(path.join("cgroup.procs")) {
+            Ok(procs) => procs,
+            Err(err) => {
+                let _ = fs::remove_dir(&path);
+                return Err(err);
+            }
+        };
+        // Watched before anyone joins, so that no change can be missed.
+        let watch = self.watcher.watch(&path.join("cgroup.events"));
+        let has_kill = path.join("cgroup.kill").exists();
+        Ok(RunCgroup {
+            root: Arc::clone(self),
+            path,
+            procs: Some(Arc::new(procs)),
+            watch,
+            has_kill,
+        })
+    }
+
+    /// Kills whatever is left in procmux's cgroups and removes them. Idempotent.
+    pub(crate) fn close(&self) {
+        if self.closed.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        let runs: Vec<PathBuf> = fs::read_dir(&self.path)
+            .map(|entries| {
+                entries
+                    .filter_map(|entry| entry.ok())
+                    .filter(|entry| entry.file_type().is_ok_and(|t| t.is_dir()))
+                    .map(|entry| entry.path())
+                    .collect()
+            })
+            .unwrap_or_default();
+        let anything_left = runs.iter().any(|run| populated(run).unwrap_or(false));
+        if anything_left {
+            if fs::write(self.path.join("cgroup.kill"), "1").is_err() {
+                for run in &runs {
+                    sigkill_members(run);
+                }
+            }
+            let until = Instant::now() + Duration::from_secs(2);
+            while runs.iter().any(|run| populated(run).unwrap_or(false)) && Instant::now() < until {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+        }
+        for run in &runs {
+            remove_dir_soon(run);
+        }
+        if !remove_dir_soon(&self.path) {
+            tracing::warn!(path = %self.path.display(), "could not remove procmux's cgroup");
+        }
+    }
+
+    fn stale(&self) -> std::sync::MutexGuard<'_, Vec<PathBuf>> {
+        self.stale
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Removes the cgroups of abandoned runs whose processes have died since.
+    fn retry_stale(&self) {
+        self.stale().retain(|dir| !remove_dir_soon_once(dir));
+    }
+}
+
+impl Drop for CgroupRoot {
+    fn drop(&mut self) {
+        self.close();
+    }
+}
+
+/// Whether a cgroup has processes, from its `cgroup.events`.
+fn populated(dir: &Path) -> io::Result<bool> {
+    let events = fs::read_to_string(dir.join("cgroup.events"))?;
+    Ok(events
+        .lines()
+        .find_map(|line| line.strip_prefix("populated "))
+        .is_some_and(|value| value.trim() != "0"))
+}
+
+/// The pids in a cgroup (none if it is gone).
+fn members(dir: &Path) -> Vec<i32> {
+    fs::read_to_string(dir.join("cgroup.procs"))
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|line| line.trim().parse().ok())
+        .filter(|&pid| pid > 0)
+        .collect()
+}
+
+/// SIGKILLs each member until none is left (or, bounded, forks keep outrunning it).
+fn sigkill_members(dir: &Path) {
+    for _ in 0..64 {
+        let pids = members(dir);
+        if pids.is_empty() {
+            return;
+        }
+        for pid in pids {
+            let _ = kill(Pid::from_raw(pid), NixSignal::SIGKILL);
+        }
+    }
+}
+
+/// The cgroup of one run of a job.
+pub(crate) struct RunCgroup {
+    root: Arc<CgroupRoot>,
+    path: PathBuf,
+    /// Open until the child has spawned: its `pre_exec` writes to it.
+    procs: Option<Arc<File>>,
+    watch: Watch,
+    has_kill: bool,
+}
+
+/// The command wrapper that makes the child join a run's cgroup before `exec`.
+#[derive(Debug)]
+pub(crate) struct JoinCgroup(Arc<File>);
+
+impl CommandWrapper for JoinCgroup {
+    fn pre_spawn(
+        &mut self,
+        command: &mut tokio::process::Command,
+        _core: &CommandWrap,
+    ) -> io::Result<()> {
+        join_before_exec(command.as_std_mut(), Arc::clone(&self.0), AfterJoin::Exec);
+        Ok(())
+    }
+}
+
+impl RunCgroup {
+    /// The run's cgroup directory.
+    pub(crate) fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The wrapper to add to the command about to spawn; `None` once spawned.
+    pub(crate) fn join(&self) -> Option<JoinCgroup> {
+        self.procs
+            .as_ref()
+            .map(|procs| JoinCgroup(Arc::clone(procs)))
+    }
+
+    /// Closes the parent's copy of `cgroup.procs`, once the child has joined.
+    pub(crate) fn spawned(&mut self) {
+        self.procs = None;
+    }
+
+    /// Whether any process is left. A cgroup that cannot be read counts as empty: it is gone.
+    pub(crate) fn populated(&self) -> bool {
+        populated(&self.path).unwrap_or(false)
+    }
+
+    /// The pids in the cgroup now.
+    pub(crate) fn members(&self) -> Vec<i32> {
+        members(&self.path)
+    }
+
+    /// SIGKILLs everything in the cgroup: `cgroup.kill` where the kernel has it (atomic, and
+    /// it reaches processes forked meanwhile), else each pid until none is left.
+    pub(crate) fn kill(&self) {
+        if self.has_kill && fs::write(self.path.join("cgroup.kill"), "1").is_ok() {
+            return;
+        }
+        sigkill_members(&self.path);
+    }
+
+    /// Resolves once the cgroup is empty.
+    pub(crate) async fn emptied(&self) {
+        while self.populated() {
+            self.root.watcher.changed(&self.watch).await;
+        }
+    }
+}
+
+impl Drop for RunCgroup {
+    fn drop(&mut self) {
+        self.root.watcher.unwatch(&self.watch);
+        if !remove_dir_soon_once(&self.path) {
+            self.root.stale().push(self.path.clone());
+        }
+    }
+}
+
+/// One attempt: a drop must not sleep. A cgroup still populated (a run abandoned while its
+/// processes die) is removed at close instead.
+fn remove_dir_soon_once(dir: &Path) -> bool {
+    match fs::remove_dir(dir) {
+        Ok(()) => true,
+        Err(err) => err.kind() == io::ErrorKind::NotFound,
+    }
+}
