@@ -19,6 +19,8 @@ mod foreman;
 mod launching;
 #[path = "run/output.rs"]
 mod output;
+#[path = "run/ownership.rs"]
+mod ownership;
 #[path = "run/restart.rs"]
 mod restart;
 #[path = "run/signals.rs"]

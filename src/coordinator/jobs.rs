@@ -27,8 +27,9 @@ use tokio::task::JoinHandle;
 use crate::manifest::{InstanceSpec, ProcessCommand};
 use crate::mux::{self, Mux, PumpHandle, Source};
 use crate::supervisor::Signal;
-use crate::supervisor::command::{Command, Program, Shell, SpawnOptions};
-use crate::supervisor::job::{CommandState, Job, start_job};
+use crate::supervisor::command::{Command, Program, Shell, SpawnOptions, StopPolicy};
+use crate::supervisor::job::{CommandState, Job, start_job_with};
+use crate::supervisor::tracking::Tracker;
 use crate::watchdog::Watchdog;
 
 use super::event::{Event, InstanceKey};
@@ -59,6 +60,8 @@ pub struct Jobs {
     root: std::path::PathBuf,
     /// Told each instance's process group when it is spawned and when it has ended.
     watchdog: Watchdog,
+    /// How every job finds what its process started (cgroup, or process group).
+    tracker: Arc<Tracker>,
 }
 
 /// The pipe behind every child's stdin.
@@ -124,12 +127,14 @@ impl StartWatch {
 
 impl Jobs {
     /// No jobs yet; events from jobs go to `events`, output to `mux`; start errors show paths
-    /// relative to `root`; process groups go to `watchdog`.
+    /// relative to `root`; process groups go to `watchdog`; jobs track their processes with
+    /// `tracker`.
     pub fn new(
         mux: Mux,
         events: UnboundedSender<Event>,
         root: std::path::PathBuf,
         watchdog: Watchdog,
+        tracker: Arc<Tracker>,
     ) -> Self {
         let stdin = match nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC) {
             Ok((read, write)) => Some(StdinPipe {
@@ -151,6 +156,7 @@ impl Jobs {
             stdin,
             root,
             watchdog,
+            tracker,
         }
     }
 
@@ -273,7 +279,7 @@ impl Jobs {
     }
 
     fn new_entry(&mut self, spec: &InstanceSpec, key: InstanceKey, generation: u64) -> Entry {
-        let (job, task) = start_job(Arc::new(command_for(spec)));
+        let (job, task) = start_job_with(Arc::new(command_for(spec)), Arc::clone(&self.tracker));
         let pid = Arc::new(AtomicU32::new(0));
         let spawns = Arc::new(AtomicU64::new(0));
         let cancelled = Arc::new(AtomicBool::new(false));
@@ -391,6 +397,17 @@ impl Jobs {
             }
         }));
 
+        let events = self.events.clone();
+        let leftovers_key = key.clone();
+        drop(job.set_leftovers_hook(move |_, leftovers| {
+            let _ = events.send(Event::Leftovers {
+                key: leftovers_key.clone(),
+                generation,
+                end: leftovers.status,
+                count: leftovers.count,
+            });
+        }));
+
         let slot = last_error.clone();
         drop(job.set_error_handler(move |error| {
             if let Ok(mut slot) = slot.lock()
@@ -492,6 +509,11 @@ pub fn command_for(spec: &InstanceSpec) -> Command {
         options: SpawnOptions {
             grouped: true,
             parent_death_signal: Some(Signal::ForceStop),
+            // What a leader that ends by itself leaves behind gets the instance's own stop.
+            leftover_stop: Some(StopPolicy {
+                signal: spec.stop_signal,
+                grace: spec.stop_timeout,
+            }),
             ..SpawnOptions::default()
         },
     }

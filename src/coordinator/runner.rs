@@ -4,12 +4,14 @@
 
 use std::collections::VecDeque;
 use std::io;
+use std::sync::Arc;
 use std::time::Instant;
 
 use tokio::sync::{mpsc, oneshot};
 
 use crate::manifest::Manifest;
 use crate::mux::Mux;
+use crate::supervisor::tracking::Tracker;
 use crate::watchdog::Watchdog;
 
 use crate::control::ControlRequest;
@@ -71,6 +73,10 @@ pub async fn run(inputs: RunInputs) -> io::Result<i32> {
         control: server,
         watchdog,
     } = inputs;
+    // Every name before the first line, so the `|` column never moves.
+    for spec in manifest.instances() {
+        mux.reserve_width(&spec.display_name);
+    }
     let mut signals = Signals::install()?;
     let (events_tx, mut events) = mpsc::unbounded_channel::<Event>();
     let (inbound_tx, mut inbound) = mpsc::unbounded_channel::<Inbound>();
@@ -135,15 +141,24 @@ pub async fn run(inputs: RunInputs) -> io::Result<i32> {
     };
     let mut control = Control::default();
 
+    // Before the first spawn: every job of this run is tracked the same way.
+    let tracker = Tracker::detect();
+    if let Some(root) = tracker.cgroup_root() {
+        // Its whole subtree: every instance's cgroup goes under it.
+        let _ = watchdog.track_cgroup(root);
+    }
     let root = manifest.settings.root.clone();
-    let mut jobs = Jobs::new(mux.clone(), events_tx.clone(), root, watchdog);
+    let mut jobs = Jobs::new(
+        mux.clone(),
+        events_tx.clone(),
+        root,
+        watchdog.clone(),
+        Arc::clone(&tracker),
+    );
     let mut timers = Timers::new(events_tx.clone());
     let mut checks = Checks::new(events_tx.clone());
     let mut fleet = Fleet::new(manifest, &selection);
-    // Every name before the first line, so the `|` column never moves.
-    for name in fleet.display_names() {
-        mux.reserve_width(name);
-    }
+    jobs.say(&Message::Note(tracker.to_string()));
     for notice in &notices {
         jobs.say(notice);
     }
@@ -157,6 +172,17 @@ pub async fn run(inputs: RunInputs) -> io::Result<i32> {
                     checks.cancel_all();
                     control.close();
                     jobs.finish().await;
+                    // Processes that escaped their group and outlived their parent (process
+                    // group tracking only): stopped like the rest.
+                    let grace = fleet.longest_grace();
+                    let swept = tracker
+                        .stop_orphans(crate::supervisor::Signal::Terminate, grace)
+                        .await;
+                    let _ = swept;
+                    tracker.close();
+                    if let Some(root) = tracker.cgroup_root() {
+                        let _ = watchdog.forget_cgroup(root);
+                    }
                     // The socket goes last: a `procmux stop` client waits for it to close.
                     if let (Some(stop), Some(serving)) = (stop_serving, serving) {
                         let _ = stop.send(());

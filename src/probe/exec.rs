@@ -10,6 +10,7 @@
 use std::process::{ExitStatus, Stdio};
 use std::time::Duration;
 
+use crate::supervisor::tracking::{forget_child, spawn_known_child};
 use nix::sys::signal::{Signal as NixSignal, killpg};
 use nix::unistd::Pid;
 
@@ -39,10 +40,16 @@ pub(crate) async fn attempt(
     if let Some(cwd) = &probe.cwd {
         command.current_dir(cwd);
     }
-    let mut child = command.spawn().map_err(|error| AttemptError::Spawn {
-        program: program.clone(),
-        reason: short_reason(&error),
-    })?;
+    // Registered as a child procmux waits for itself, so that an orphan reaper (procmux as a
+    // subreaper or PID 1) never takes its exit.
+    let mut child =
+        spawn_known_child(|| command.spawn(), tokio::process::Child::id).map_err(|error| {
+            AttemptError::Spawn {
+                program: program.clone(),
+                reason: short_reason(&error),
+            }
+        })?;
+    let _known = child.id().map(KnownChild);
     // The leader's pid is the group's id (process_group(0)).
     let _group = child.id().map(|pid| GroupKill(Pid::from_raw(pid as i32)));
     match tokio::time::timeout(attempt_timeout, child.wait()).await {
@@ -62,6 +69,16 @@ fn judge(status: ExitStatus) -> Result<(), AttemptError> {
         (Some(code), _) => Err(AttemptError::ExitCode { code }),
         (None, Some(signal)) => Err(AttemptError::Signal { signal }),
         (None, None) => Err(AttemptError::ExitCode { code: -1 }),
+    }
+}
+
+/// Forgets the registered child when the attempt is over (waited for, or dropped to be
+/// killed and reaped by tokio).
+struct KnownChild(u32);
+
+impl Drop for KnownChild {
+    fn drop(&mut self) {
+        forget_child(self.0);
     }
 }
 

@@ -17,6 +17,7 @@
 //!   non-blocking, so that a write from the event loop can never wait, and grown to 1 MiB
 //!   where the kernel allows, so that only a watchdog that stopped reading fills it.
 
+use crate::supervisor::tracking::spawn_known_child;
 use std::fs::File;
 use std::io;
 use std::os::fd::OwnedFd;
@@ -53,15 +54,18 @@ pub fn default_program() -> PathBuf {
 
 /// Starts `program __watchdog`.
 pub fn start(program: &Path) -> io::Result<Started> {
-    let mut child = Command::new(program)
+    let mut command = Command::new(program);
+    command
         .arg0("procmux")
         .arg(ARG)
         .stdin(Stdio::piped())
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())
         .current_dir("/")
-        .process_group(0)
-        .spawn()?;
+        .process_group(0);
+    // Registered as a child procmux waits for itself (its monitor does), so that the orphan
+    // reaper (procmux as a subreaper or PID 1) never takes its exit.
+    let mut child = spawn_known_child(|| command.spawn(), |child| Some(child.id()))?;
     let Some(stdin) = child.stdin.take() else {
         // Cannot happen with Stdio::piped(); a watchdog nobody can talk to is no use.
         let _ = child.kill();

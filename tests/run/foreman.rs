@@ -129,12 +129,17 @@ fn procfile_dev_is_found_and_a_shadowed_procfile_is_named() {
             .unwrap();
         let lines: Vec<String> = BufReader::new(child.stdout.take().unwrap())
             .lines()
-            .take(2)
+            .take(3)
             .map(Result::unwrap)
             .collect();
-        assert_eq!(lines[0], notice, "{lines:#?}");
+        // The first line says how processes are tracked; the notice follows, before any start.
         assert!(
-            lines[1].starts_with("system | web started with pid"),
+            lines[0].starts_with("system | processes tracked by "),
+            "{lines:#?}"
+        );
+        assert_eq!(lines[1], notice, "{lines:#?}");
+        assert!(
+            lines[2].starts_with("system | web started with pid"),
             "{lines:#?}"
         );
         kill(Pid::from_raw(child.id() as i32), Signal::SIGINT).unwrap();

@@ -86,6 +86,12 @@ impl Procmux {
 
     /// Starts `procmux run -f FILE --color never --no-timestamps ARGS`.
     pub fn start_with(start: Start<'_>) -> Self {
+        Self::start_with_env(start, &[])
+    }
+
+    /// Like [`start_with`](Self::start_with), with more environment variables for procmux
+    /// (`PROCMUX_TRACKING=group` forces the process-group fallback).
+    pub fn start_with_env(start: Start<'_>, envs: &[(&str, &str)]) -> Self {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join(start.file), start.manifest).unwrap();
         for (name, text) in start.files {
@@ -117,6 +123,7 @@ impl Procmux {
             .env("PROCMUX_TEST_TOKEN", &token)
             .env("XDG_RUNTIME_DIR", &runtime)
             .env_remove("NO_COLOR")
+            .envs(envs.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());

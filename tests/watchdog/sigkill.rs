@@ -43,7 +43,8 @@ fn sigkill_of_procmux_leaves_no_shell_wrapped_program_nor_grandchild() {
     assert_eq!(status.code(), None, "procmux was not killed: {status:?}");
     let swept = procmux.wait_for_text(SWEPT);
     assert!(
-        swept.ends_with(&format!("{WRAPPED_INSTANCES} process groups and 0 cgroups")),
+        // And procmux's cgroup, where cgroups are writable.
+        swept.contains(&format!("{WRAPPED_INSTANCES} process groups and ")),
         "{swept}"
     );
     // The watchdog carries the token too: it must be gone as well.

@@ -183,6 +183,15 @@ impl Fleet {
         self.find(key).map(|i| &self.instances[i].spec)
     }
 
+    /// The longest stop grace of any instance (what procmux gives leftovers at exit).
+    pub fn longest_grace(&self) -> std::time::Duration {
+        self.instances
+            .iter()
+            .map(|i| i.spec.stop_timeout)
+            .max()
+            .unwrap_or_default()
+    }
+
     /// Whether the fleet is stopping everything.
     pub fn is_shutting_down(&self) -> bool {
         matches!(self.phase, Phase::ShuttingDown { .. })
