@@ -229,3 +229,98 @@ fn free_port() -> u16 {
         .unwrap()
         .port()
 }
+
+/// Whether this machine lets a test start a new pid namespace (root, with `unshare`).
+fn can_unshare() -> bool {
+    std::process::Command::new("unshare")
+        .args(["--pid", "--fork", "--mount-proc", "true"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|status| status.success())
+}
+
+/// The children of `pid`, from `/proc`.
+fn children(pid: i32) -> Vec<i32> {
+    let mut found = Vec::new();
+    for task in std::fs::read_dir(format!("/proc/{pid}/task"))
+        .into_iter()
+        .flatten()
+        .flatten()
+    {
+        if let Ok(list) = std::fs::read_to_string(task.path().join("children")) {
+            found.extend(
+                list.split_whitespace()
+                    .filter_map(|p| p.parse::<i32>().ok()),
+            );
+        }
+    }
+    found
+}
+
+#[test]
+fn as_pid_1_orphans_are_reaped_and_an_exit_with_an_orphan_in_its_group_is_reported() {
+    if !can_unshare() {
+        eprintln!("skipped: cannot make a pid namespace here (unshare --pid needs root)");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("Procfile"),
+        "orphans: sh -c 'for i in $(seq 1 30); do (sleep 0.05 &); done; echo made; sleep 1000'\n\
+         quick: sh -c '(sleep 1000 &); sleep 1; exit 3'\n",
+    )
+    .unwrap();
+    let mut unshare = std::process::Command::new("unshare")
+        .args(["--pid", "--fork", "--mount-proc"])
+        .arg(env!("CARGO_BIN_EXE_procmux"))
+        .args(["run", "--no-timestamps", "--color", "never"])
+        .current_dir(dir.path())
+        .env("XDG_RUNTIME_DIR", dir.path())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines =
+        std::io::BufRead::lines(std::io::BufReader::new(unshare.stdout.take().unwrap()));
+    let deadline = Instant::now() + DEADLINE;
+    // procmux, as PID 1 inside, is the child of unshare outside.
+    let procmux = loop {
+        if let Some(&pid) = children(unshare.id() as i32).first() {
+            break pid;
+        }
+        assert!(Instant::now() < deadline, "procmux did not start");
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    loop {
+        let line = lines.next().expect("procmux ended").unwrap();
+        if line == "orphans | made" {
+            break;
+        }
+    }
+    // The 30 orphans die 50 ms after they were made: none may stay a zombie.
+    loop {
+        let zombies = children(procmux)
+            .into_iter()
+            .filter(|&pid| process_state(pid) == Some('Z'))
+            .count();
+        let orphans_alive = children(procmux).len();
+        if zombies == 0 && orphans_alive <= 6 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{zombies} zombies under procmux as PID 1"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    // quick exits 3 while an orphan still holds its group: the exit is reported, and stops
+    // the stack with its code.
+    let mut saw_exit = false;
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        saw_exit |= line.contains("quick exited with code 3");
+    }
+    assert!(saw_exit);
+    assert_eq!(unshare.wait().unwrap().code(), Some(3));
+}
