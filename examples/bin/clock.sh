@@ -1,6 +1,6 @@
 #!/bin/sh
 # A fake scheduler: prints a tick every few seconds, with the time.
-trap 'exit 0' TERM INT
+trap 'kill "$!" 2>/dev/null; exit 0' TERM INT
 interval="${TICK_SECONDS:-3}"
 while :; do
   echo "clock: tick at $(date +%H:%M:%S)"

@@ -1,6 +1,6 @@
 #!/bin/sh
 # A fake background worker: picks up a job every two seconds from ${QUEUE}.
-trap 'echo "worker: finishing current job and exiting"; exit 0' TERM INT
+trap 'echo "worker: finishing current job and exiting"; kill "$!" 2>/dev/null; exit 0' TERM INT
 queue="${QUEUE:-default}"
 echo "worker: polling queue ${queue} every 2s"
 job=0

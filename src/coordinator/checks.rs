@@ -1,6 +1,7 @@
 //! [`Checks`]: the readiness checks of running instances, each a task off the event loop that
 //! reports [`Event::Ready`] or [`Event::NotReady`]. A `log` check is a tap on the instance's
-//! output (it looks at lines only while it waits); `tcp`, `http` and `exec` checks are the
+//! output (it looks at lines only while it waits), made when the process is spawned so that
+//! no early line is missed; `tcp`, `http` and `exec` checks are the
 //! probes of [`crate::probe`]. A check is cancelled when its instance stops, and costs
 //! nothing once it passed.
 
@@ -11,7 +12,7 @@ use tokio::sync::mpsc::UnboundedSender;
 use tokio::task::AbortHandle;
 
 use crate::manifest::{InstanceSpec, ReadyCheck, ReadyKind};
-use crate::mux::Source;
+use crate::mux::Tap;
 use crate::probe::{ExecProbe, Probe, ProbeTimings};
 
 use super::event::{Event, InstanceKey};
@@ -32,20 +33,21 @@ impl Checks {
     }
 
     /// Starts the check of a freshly spawned instance (replacing one still under way for it).
-    /// `source` is the instance's output, for a `log` check.
+    /// `tap` is what a `log` check waits on: registered on the instance's output when it was
+    /// spawned, before its first line could be read.
     pub fn start(
         &mut self,
         spec: InstanceSpec,
         generation: u64,
         check: ReadyCheck,
-        source: Option<Source>,
+        tap: Option<Tap>,
     ) {
         let key = InstanceKey::of(&spec);
         let events = self.events.clone();
         let event_key = key.clone();
         let task = tokio::spawn(async move {
             let started = Instant::now();
-            let result = run_check(&spec, &check, source).await;
+            let result = run_check(&spec, &check, tap).await;
             let _ = events.send(match result {
                 Ok(()) => Event::Ready {
                     key: event_key,
@@ -83,14 +85,13 @@ impl Checks {
 async fn run_check(
     spec: &InstanceSpec,
     check: &ReadyCheck,
-    source: Option<Source>,
+    tap: Option<Tap>,
 ) -> Result<(), String> {
     match &check.kind {
         ReadyKind::Log { text } => {
-            let Some(source) = source else {
+            let Some(tap) = tap else {
                 return Err("the output of the process cannot be read".into());
             };
-            let tap = source.tap(text);
             match tokio::time::timeout(check.timeout, tap).await {
                 Ok(()) => Ok(()),
                 Err(_) => Err(format!("no line contained {text:?}")),

@@ -24,8 +24,8 @@ use std::time::{Duration, Instant};
 use tokio::sync::mpsc::UnboundedSender;
 use tokio::task::JoinHandle;
 
-use crate::manifest::{InstanceSpec, ProcessCommand};
-use crate::mux::{self, Mux, PumpHandle, Source};
+use crate::manifest::{InstanceSpec, ProcessCommand, ReadyKind};
+use crate::mux::{self, Mux, PumpHandle, Source, Tap};
 use crate::supervisor::Signal;
 use crate::supervisor::command::{Command, Program, Shell, SpawnOptions, StopPolicy};
 use crate::supervisor::job::{CommandState, Job, start_job_with};
@@ -87,6 +87,8 @@ struct Entry {
     last_error: Arc<Mutex<Option<std::io::Error>>>,
     /// How many times the job spawned its process.
     spawns: Arc<AtomicU64>,
+    /// The tap of a `log` readiness check, made at the spawn, for the check to take.
+    log_tap: Arc<Mutex<Option<Tap>>>,
     /// Set when a start is cancelled before it spawned.
     cancelled: Arc<AtomicBool>,
 }
@@ -223,6 +225,13 @@ impl Jobs {
         self.entries.insert(key, entry);
     }
 
+    /// The tap a `log` readiness check of the instance's current run waits on.
+    pub fn take_log_tap(&self, key: &InstanceKey) -> Option<Tap> {
+        self.entries
+            .get(key)
+            .and_then(|entry| entry.log_tap.lock().ok()?.take())
+    }
+
     /// Cancels a start that has not spawned yet (a shutdown while a fleet starts): the job is
     /// deleted ahead of its queued start. A start that did spawn is killed with the job, and
     /// reported as ended as usual.
@@ -318,6 +327,12 @@ impl Jobs {
         let events = self.events.clone();
         let spawned_pid = pid.clone();
         let spawned_count = spawns.clone();
+        let log_tap: Arc<Mutex<Option<Tap>>> = Arc::default();
+        let spawned_tap = log_tap.clone();
+        let log_text = match spec.ready.as_ref().map(|check| &check.kind) {
+            Some(ReadyKind::Log { text }) => Some(text.clone()),
+            _ => None,
+        };
         let spawned_key = key.clone();
         // The pumps of the current process, which its exit waits for.
         let pumps: Arc<Mutex<Vec<PumpHandle>>> = Arc::default();
@@ -339,6 +354,12 @@ impl Jobs {
                 }
                 .to_string(),
             );
+            // Before the pumps start, so the check cannot miss the first line.
+            if let Some(text) = &log_text
+                && let Ok(mut slot) = spawned_tap.lock()
+            {
+                *slot = Some(source.tap(text));
+            }
             let mut handles = Vec::with_capacity(2);
             if let Some(stdout) = child.stdout().take() {
                 handles.push(mux::spawn_pump(stdout, source.clone()));
@@ -452,6 +473,7 @@ impl Jobs {
             last_error,
             spawns,
             cancelled,
+            log_tap,
         }
     }
 

@@ -202,10 +202,8 @@ pub async fn run(inputs: RunInputs) -> io::Result<i32> {
                     generation,
                     check,
                 } => {
-                    let source = jobs
-                        .existing_source(&super::event::InstanceKey::of(&spec))
-                        .cloned();
-                    checks.start(*spec, generation, *check, source);
+                    let tap = jobs.take_log_tap(&super::event::InstanceKey::of(&spec));
+                    checks.start(*spec, generation, *check, tap);
                 }
                 Action::Stop { key, signal, grace } => {
                     checks.cancel(&key);
