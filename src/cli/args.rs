@@ -60,7 +60,7 @@ pub enum Commands {
 /// [`LoadOptions`].
 #[derive(Debug, Clone, Default, Args)]
 pub struct ManifestArgs {
-    /// The manifest: *.toml is TOML, anything else a Procfile [default: procmux.toml, else Procfile]
+    /// The manifest: *.toml is TOML, anything else a Procfile [default: procmux.toml, else Procfile, else Procfile.dev]
     #[arg(short = 'f', long, value_name = "PATH")]
     pub file: Option<PathBuf>,
     /// The project root that relative paths in the manifest start from [default: the manifest's folder]

@@ -29,7 +29,7 @@ fn is_process_name(name: &str) -> bool {
 /// Flags of `procmux run`.
 #[derive(Debug, Args)]
 pub struct RunArgs {
-    /// Run only these processes (also those with autostart = false) [default: every autostart process]
+    /// Run only these processes and what they depend on (also with autostart = false) [default: every autostart process]
     #[arg(value_name = "NAME")]
     pub names: Vec<String>,
     /// Which manifest, and how to load it.
