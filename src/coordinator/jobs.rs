@@ -62,7 +62,12 @@ pub struct Jobs {
     watchdog: Watchdog,
     /// How every job finds what its process started (cgroup, or process group).
     tracker: Arc<Tracker>,
+    /// Programs found in `PATH`, by name, cwd and `PATH`.
+    programs: HashMap<ProgramKey, Option<std::path::PathBuf>>,
 }
+
+/// A program name, the cwd it is looked up from and the `PATH` it is looked up in.
+type ProgramKey = (String, std::path::PathBuf, Option<String>);
 
 /// The pipe behind every child's stdin.
 struct StdinPipe {
@@ -159,6 +164,7 @@ impl Jobs {
             root,
             watchdog,
             tracker,
+            programs: HashMap::new(),
         }
     }
 
@@ -288,7 +294,8 @@ impl Jobs {
     }
 
     fn new_entry(&mut self, spec: &InstanceSpec, key: InstanceKey, generation: u64) -> Entry {
-        let (job, task) = start_job_with(Arc::new(command_for(spec)), Arc::clone(&self.tracker));
+        let (command, arg0) = self.resolved_command(spec);
+        let (job, task) = start_job_with(Arc::new(command), Arc::clone(&self.tracker));
         let pid = Arc::new(AtomicU32::new(0));
         let spawns = Arc::new(AtomicU64::new(0));
         let cancelled = Arc::new(AtomicBool::new(false));
@@ -308,8 +315,11 @@ impl Jobs {
                 Some(read) => read.try_clone().map_or_else(|_| Stdio::null(), Stdio::from),
                 None => Stdio::null(),
             };
+            let command = command.command_mut();
+            if let Some(arg0) = &arg0 {
+                command.arg0(arg0);
+            }
             command
-                .command_mut()
                 .current_dir(&cwd)
                 .envs(&env)
                 .stdin(child_stdin)
@@ -475,6 +485,39 @@ impl Jobs {
             cancelled,
             log_tap,
         }
+    }
+
+    /// The command of an instance with its program (or shell) found in `PATH` once, here:
+    /// a child looking it up itself tries one folder of `PATH` after the other.
+    /// Also gives the name as written, for the child's `argv[0]` (a program such as busybox
+    /// goes by it).
+    fn resolved_command(&mut self, spec: &InstanceSpec) -> (Command, Option<String>) {
+        let mut command = command_for(spec);
+        let path = spec
+            .env
+            .get("PATH")
+            .cloned()
+            .or_else(|| std::env::var("PATH").ok());
+        let program: &mut std::path::PathBuf = match &mut command.program {
+            Program::Exec { prog, .. } => prog,
+            Program::Shell { shell, .. } => &mut shell.prog,
+        };
+        if let Some(name) = program.to_str()
+            && !name.contains('/')
+        {
+            let cache_key = (name.to_owned(), spec.cwd.clone(), path.clone());
+            let found = self
+                .programs
+                .entry(cache_key)
+                .or_insert_with(|| preflight::resolve(name, &spec.cwd, path.as_deref()))
+                .clone();
+            if let Some(found) = found {
+                let written = name.to_owned();
+                *program = found;
+                return (command, Some(written));
+            }
+        }
+        (command, None)
     }
 
     /// Deletes every job, waits for the last output to be written, and flushes.

@@ -51,16 +51,27 @@ pub fn problems(spec: &InstanceSpec, root: &Path, inherited_path: Option<&str>) 
     let program = program_of(spec);
     let path = spec.env.get("PATH").map(String::as_str).or(inherited_path);
     match locate(&program, &spec.cwd, path) {
-        Located::Found => None,
+        Located::Found(_) => None,
         Located::Missing => Some(not_found(&program)),
         Located::NotExecutable => Some(not_executable(&program)),
     }
 }
 
 enum Located {
-    Found,
+    Found(PathBuf),
     Missing,
     NotExecutable,
+}
+
+/// Where `program` is, found the way `execvp` would in a child started in `cwd` with `path` as
+/// its `PATH`: spawning that path spares the child one failed `execve` per folder of `PATH`
+/// before the right one. `None` when it is not found or not executable (the spawn then fails
+/// with the usual error).
+pub fn resolve(program: &str, cwd: &Path, path: Option<&str>) -> Option<PathBuf> {
+    match locate(program, cwd, path) {
+        Located::Found(found) => Some(found),
+        Located::Missing | Located::NotExecutable => None,
+    }
 }
 
 /// Looks `program` up the way `execvp` does: a name with a `/` relative to `cwd`, else each
@@ -85,7 +96,7 @@ fn locate(program: &str, cwd: &Path, path: Option<&str>) -> Located {
     for candidate in candidates {
         if candidate.is_file() {
             if is_executable(&candidate) {
-                return Located::Found;
+                return Located::Found(candidate);
             }
             seen_file = true;
         }
