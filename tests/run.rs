@@ -25,3 +25,5 @@ mod output;
 mod restart;
 #[path = "run/stopping.rs"]
 mod stopping;
+#[path = "run/watching.rs"]
+mod watching;
