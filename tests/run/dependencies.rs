@@ -318,16 +318,18 @@ fn run_name_starts_what_it_needs_and_nothing_else() {
 #[test]
 fn shutdown_stops_dependents_first_each_with_its_own_grace() {
     // web takes 2 s to stop; db's grace is 1.5 s: counted from the shutdown's start, db
-    // would be killed before (or as) it gets its signal.
+    // would be killed before (or as) it gets its signal. `sleep & wait`, not a foreground
+    // sleep: sh runs a trap only once its foreground command ends, and a TERM that comes
+    // while sh forks would leave that sleep running.
     let procmux = start(
         "[processes.web]\n\
-         command = \"trap 'echo web stopping; sleep 2; echo web stopped; exit 0' TERM; echo web up; sleep 1000\"\n\
+         command = \"trap 'echo web stopping; sleep 2; echo web stopped; exit 0' TERM; sleep 1000 & echo web up; wait\"\n\
          depends_on = [\"db\"]\nstop_timeout = \"20s\"\n\n\
          [processes.db]\n\
-         command = \"trap 'echo db stopping; sleep 0.3; echo db stopped; exit 0' TERM; echo db up; sleep 1000\"\n\
+         command = \"trap 'echo db stopping; sleep 0.3; echo db stopped; exit 0' TERM; sleep 1000 & echo db up; wait\"\n\
          stop_timeout = \"1500ms\"\n\n\
          [processes.cache]\n\
-         command = \"trap 'echo cache stopping; exit 0' TERM; echo cache up; sleep 1000\"\n",
+         command = \"trap 'echo cache stopping; exit 0' TERM; sleep 1000 & echo cache up; wait\"\n",
     );
     for name in ["web", "db", "cache"] {
         procmux.wait_for(&format!("{name} up"), |l| {

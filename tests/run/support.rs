@@ -475,19 +475,46 @@ pub fn is_system(line: &str, text: &str) -> bool {
     system_text(line) == Some(text)
 }
 
-/// A TCP port that was free a moment ago on 127.0.0.1 (the kernel's pick), so that tests
-/// running at once do not fight over 5000.
+/// A TCP port that was free a moment ago on 127.0.0.1, so that tests running at once do not
+/// fight over 5000. Below the kernel's ephemeral range (`ip_local_port_range`): a port from
+/// that range can be taken as the local end of any outgoing connection before the server
+/// binds it, and a connect to such a port with nothing listening can even connect to itself
+/// (TCP simultaneous open), which would pass a check that should fail.
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let low: u32 = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|range| range.split_whitespace().next()?.parse().ok())
+        .unwrap_or(32768);
+    let (first, span) = (10_000, low.saturating_sub(10_000).max(1000));
+    // Test binaries running at once start at different places.
+    let seed = std::process::id().wrapping_mul(2_654_435_761) % span;
+    loop {
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        assert!(n < span, "no free port below {low}");
+        let port = u16::try_from(first + (seed + n) % span).unwrap();
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
 }
 
 /// CPU time used by `pid` so far (utime + stime).
 pub fn cpu_time(pid: i32) -> Duration {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    cpu_time_in(&format!("/proc/{pid}/stat"))
+}
+
+/// CPU time used by thread `tid` of `pid` so far.
+pub fn cpu_time_of_task(pid: i32, tid: i32) -> Duration {
+    cpu_time_in(&format!("/proc/{pid}/task/{tid}/stat"))
+}
+
+fn cpu_time_in(stat: &str) -> Duration {
+    let stat = std::fs::read_to_string(stat).unwrap_or_default();
+    if stat.is_empty() {
+        return Duration::ZERO;
+    }
     let fields: Vec<&str> = stat
         .rsplit_once(')')
         .unwrap()

@@ -217,8 +217,13 @@ fn watch_restarts_do_not_count_against_max_restarts() {
     let mut starts = 1;
     let mut api = procmux.wait_for_start("api", starts);
     let crash = |api: i32| {
-        // A process this test caused: it carries the test's token.
-        assert!(procmux.tagged_processes().contains(&api));
+        // A process this test caused: it carries the test's token, once its shell has
+        // exec'd sleep (while a process execs, its environ may read as empty).
+        let deadline = Instant::now() + crate::support::DEADLINE;
+        while !procmux.wait_for_processes("sleep", 1).contains(&api) {
+            assert!(Instant::now() < deadline, "{api} is not this test's sleep");
+            std::thread::sleep(Duration::from_millis(10));
+        }
         kill(Pid::from_raw(api), Signal::SIGKILL).unwrap();
     };
     // A failure uses the whole budget of one restart...
@@ -410,6 +415,25 @@ fn a_slow_two_step_write_never_applies_the_half_file() {
     procmux.interrupt();
 }
 
+/// CPU time so far of each of a process's threads, summed by thread name.
+fn threads_cpu(pid: i32) -> std::collections::BTreeMap<String, Duration> {
+    let mut by_name = std::collections::BTreeMap::new();
+    for task in std::fs::read_dir(format!("/proc/{pid}/task"))
+        .unwrap()
+        .flatten()
+    {
+        let Ok(tid) = task.file_name().to_string_lossy().parse::<i32>() else {
+            continue;
+        };
+        let Ok(name) = std::fs::read_to_string(task.path().join("comm")) else {
+            continue;
+        };
+        let time = crate::support::cpu_time_of_task(pid, tid);
+        *by_name.entry(name.trim().to_owned()).or_default() += time;
+    }
+    by_name
+}
+
 fn epoch_nanos() -> u128 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -426,7 +450,7 @@ fn epoch_nanos() -> u128 {
 #[ignore = "a measurement: run with --ignored --nocapture"]
 fn figure_watch_latency_and_idle_cost() {
     let manifest = "[processes.api]\n\
-        command = \"trap 'echo term $(date +%s%N); exit 0' TERM; echo start $(date +%s%N); sleep 1000\"\n\
+        command = \"trap 'echo term $(date +%s%N); exit 0' TERM; sleep 1000 & echo start $(date +%s%N); wait\"\n\
         watch = [\"src/**/*.rs\"]\n";
     let mut to_signal = Vec::new();
     let mut to_start = Vec::new();
@@ -484,6 +508,7 @@ fn figure_watch_latency_and_idle_cost() {
     std::thread::sleep(Duration::from_secs(5));
     let idle = procmux.cpu_time() - before;
     let before = procmux.cpu_time();
+    let threads_before = threads_cpu(procmux.pid().as_raw());
     let began = Instant::now();
     let mut writes = 0u64;
     {
@@ -498,9 +523,18 @@ fn figure_watch_latency_and_idle_cost() {
         }
     }
     let flood = procmux.cpu_time() - before;
+    let after = threads_cpu(procmux.pid().as_raw());
+    let by_thread: Vec<String> = after
+        .iter()
+        .filter_map(|(name, time)| {
+            let spent = *time - threads_before.get(name).copied().unwrap_or_default();
+            (!spent.is_zero()).then(|| format!("{name} {spent:?}"))
+        })
+        .collect();
     eprintln!(
         "figure: procmux CPU over 5 s idle with 22 watched folders: {idle:?}; over 5 s of \
-         {writes} writes to an unwatched log beside the manifest: {flood:?}"
+         {writes} writes to an unwatched log beside the manifest: {flood:?} ({})",
+        by_thread.join(", ")
     );
     assert!(change_restarts(&procmux, "api").is_empty());
     procmux.interrupt();
