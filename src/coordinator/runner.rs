@@ -8,15 +8,15 @@ use std::time::Instant;
 
 use tokio::sync::{mpsc, oneshot};
 
-use crate::manifest::Manifest;
-use crate::mux::Mux;
+use crate::manifest::{InstanceSpec, Manifest, ReadyKind};
+use crate::mux::{Color, Mux};
 use crate::watchdog::Watchdog;
 
 use crate::control::ControlRequest;
 
 use super::checks::Checks;
 use super::control::Control;
-use super::event::{Action, Event};
+use super::event::{Action, Event, InstanceKey};
 use super::fleet::Fleet;
 use super::jobs::Jobs;
 use super::messages::Message;
@@ -164,7 +164,10 @@ pub async fn run(inputs: RunInputs) -> io::Result<i32> {
                     }
                     return Ok(code);
                 }
-                Action::Start { spec, generation } => jobs.start(*spec, generation).await,
+                Action::Start { spec, generation } => {
+                    arm_log_check(&mut checks, &mut jobs, &spec, generation);
+                    jobs.start(*spec, generation).await;
+                }
                 Action::StartTimer { timer, delay } => timers.start(timer, delay),
                 Action::CancelTimer(timer) => timers.cancel(&timer),
                 Action::CheckReady {
@@ -172,9 +175,7 @@ pub async fn run(inputs: RunInputs) -> io::Result<i32> {
                     generation,
                     check,
                 } => {
-                    let source = jobs
-                        .existing_source(&super::event::InstanceKey::of(&spec))
-                        .cloned();
+                    let source = jobs.existing_source(&InstanceKey::of(&spec)).cloned();
                     checks.start(*spec, generation, *check, source);
                 }
                 Action::Stop { key, signal, grace } => {
@@ -233,6 +234,21 @@ pub async fn run(inputs: RunInputs) -> io::Result<i32> {
             watching.follow(fleet.manifest());
         }
     }
+}
+
+/// Before a spawn: a `log` check looks at the instance's lines from now on, so that a line
+/// the process prints at once is not missed (see [`Checks::arm`]).
+fn arm_log_check(checks: &mut Checks, jobs: &mut Jobs, spec: &InstanceSpec, generation: u64) {
+    if !matches!(
+        spec.ready.as_ref().map(|check| &check.kind),
+        Some(ReadyKind::Log { .. })
+    ) {
+        return;
+    }
+    // The source the job will use: it takes the one registered under this name.
+    let color = spec.color.and_then(|c| Color::from_name(c.as_str()));
+    let source = jobs.source(&InstanceKey::of(spec), &spec.display_name, color);
+    checks.arm(spec, generation, &source);
 }
 
 /// Ctrl-Z: stops every child's process group, then procmux itself; `fg` continues procmux,

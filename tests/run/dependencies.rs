@@ -190,6 +190,28 @@ fn a_log_check_gates_its_dependent_until_the_line() {
 }
 
 #[test]
+fn a_log_line_printed_at_once_is_seen() {
+    // Servers often print their ready line as their first instruction: the check must be
+    // looking from the spawn on, not from when its task got going. Four instances, each a
+    // chance to lose that race.
+    let procmux = start(
+        "[processes.web]\ncommand = \"echo web up; exec sleep 1000\"\ndepends_on = [\"db\"]\n\n\
+         [processes.db]\ncommand = \"echo accepting connections; exec sleep 1000\"\ninstances = 4\n\
+         ready = { log = \"accepting connections\", timeout = \"3s\" }\n",
+    );
+    procmux.wait_for("web up or a failure", |l| {
+        said(l, "web", "web up")
+            || system_text(l).is_some_and(|t| t.contains("did not become ready"))
+    });
+    for i in 1..=4 {
+        let ready = format!("db.{i} is ready (log \"accepting connections\" after ");
+        procmux.index_of(&ready, |l| system_starts(l, &ready));
+    }
+    assert_eq!(procmux.started_pids("web").len(), 1);
+    procmux.interrupt();
+}
+
+#[test]
 fn a_completed_dependency_runs_first_and_may_exit_0() {
     let procmux = start(
         "[processes.web]\ncommand = \"cat migrated.txt; exec sleep 1000\"\n\
