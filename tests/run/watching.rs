@@ -287,6 +287,31 @@ fn no_watch_turns_watching_off() {
 }
 
 #[test]
+fn with_no_watch_a_crashed_watched_process_stops_the_stack() {
+    // No change would ever bring it back: foreman's rule, not `waiting for changes`.
+    let mut procmux = start(
+        "[processes.api]\ncommand = \"sleep 0.2; exit 3\"\nwatch = [\"src/**/*.rs\"]\n\n\
+         [processes.worker]\ncommand = \"exec sleep 1000\"\n",
+        &["--no-watch"],
+        &[("src/main.rs", "fn main() {}\n")],
+    );
+    let status = procmux.wait_exit();
+    let system = procmux.system_lines();
+    assert_eq!(crate::support::code(status), 3, "{system:#?}");
+    assert!(
+        system
+            .iter()
+            .any(|l| l == "api ended: stopping all processes"),
+        "{system:#?}"
+    );
+    assert!(
+        !system.iter().any(|l| l.contains("waiting for changes")),
+        "{system:#?}"
+    );
+    procmux.assert_no_survivors();
+}
+
+#[test]
 fn editing_watch_takes_effect_without_a_restart() {
     let manifest = |glob: &str| {
         format!("[processes.api]\ncommand = \"exec sleep 1000\"\nwatch = [\"{glob}\"]\n")
