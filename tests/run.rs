@@ -11,6 +11,8 @@ mod support;
 
 #[path = "run/control.rs"]
 mod control;
+#[path = "run/dependencies.rs"]
+mod dependencies;
 #[path = "run/exit_codes.rs"]
 mod exit_codes;
 #[path = "run/foreman.rs"]
@@ -27,3 +29,5 @@ mod restart;
 mod signals;
 #[path = "run/stopping.rs"]
 mod stopping;
+#[path = "run/watching.rs"]
+mod watching;

@@ -158,6 +158,9 @@ pub async fn run(inputs: RunInputs) -> io::Result<i32> {
     let mut timers = Timers::new(events_tx.clone());
     let mut checks = Checks::new(events_tx.clone());
     let mut fleet = Fleet::new(manifest, &selection);
+    // No watcher for the processes' files (`--no-watch`, or it could not start): a watched
+    // process that ends must not wait for a change.
+    fleet.set_watch_restarts(watching.as_ref().is_some_and(Watching::restarts_processes));
     jobs.say(&Message::Note(tracker.to_string()));
     for notice in &notices {
         jobs.say(notice);

@@ -105,6 +105,11 @@ impl Watching {
         Some(watching)
     }
 
+    /// Whether changes to the processes' `watch` files are watched (not with `--no-watch`).
+    pub fn restarts_processes(&self) -> bool {
+        self.enabled
+    }
+
     /// Watches the `watch` globs of every process of `manifest` (one key per process: its
     /// instances share cwd and globs), and stops watching for processes that no longer have
     /// any.

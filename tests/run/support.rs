@@ -99,6 +99,24 @@ impl Procmux {
             std::fs::create_dir_all(path.parent().unwrap()).unwrap();
             std::fs::write(path, text).unwrap();
         }
+        let mut args = vec!["-f", start.file, "--color", "never", "--no-timestamps"];
+        args.extend_from_slice(start.args);
+        Self::launch(dir, &args, start.read_stdout, envs)
+    }
+
+    /// Starts `procmux run ARGS` in a folder the test prepared itself (symbolic links, a
+    /// manifest in a subfolder, discovery without `-f`). `ARGS` are all of `run`'s arguments:
+    /// pass `--color never --no-timestamps` to get the lines other tests see.
+    pub fn start_in(dir: tempfile::TempDir, args: &[&str]) -> Self {
+        Self::launch(dir, args, true, &[])
+    }
+
+    fn launch(
+        dir: tempfile::TempDir,
+        args: &[&str],
+        read_stdout: bool,
+        envs: &[(&str, &str)],
+    ) -> Self {
         let token = new_token();
         // Each test gets its own control socket folder, inside its temporary folder.
         let runtime = dir.path().join(".runtime");
@@ -110,15 +128,8 @@ impl Procmux {
         .unwrap();
         let mut command = Command::new(env!("CARGO_BIN_EXE_procmux"));
         command
-            .args([
-                "run",
-                "-f",
-                start.file,
-                "--color",
-                "never",
-                "--no-timestamps",
-            ])
-            .args(start.args)
+            .arg("run")
+            .args(args)
             .current_dir(dir.path())
             .env("PROCMUX_TEST_TOKEN", &token)
             .env("XDG_RUNTIME_DIR", &runtime)
@@ -129,7 +140,7 @@ impl Procmux {
             .stderr(Stdio::piped());
         let mut child = command.spawn().unwrap();
         let lines = Arc::new(Lines::default());
-        if start.read_stdout {
+        if read_stdout {
             spawn_reader(child.stdout.take().unwrap(), lines.clone());
         }
         spawn_reader(child.stderr.take().unwrap(), lines.clone());
@@ -344,6 +355,202 @@ impl Procmux {
             .stdin(Stdio::null());
         command
     }
+}
+
+/// Helpers for the dependency and watch tests: system lines, pids, status, files.
+impl Procmux {
+    /// Waits for the `system` line that is exactly `text` after the prefix, and returns it.
+    pub fn wait_for_system(&self, text: &str) -> String {
+        self.wait_for(text, |l| is_system(l, text))
+    }
+
+    /// Waits for a `system` line whose text starts with `text`, and returns that text.
+    pub fn wait_for_system_prefix(&self, text: &str) -> String {
+        let line = self.wait_for(text, |l| {
+            system_text(l).is_some_and(|t| t.starts_with(text))
+        });
+        system_text(&line).unwrap().to_owned()
+    }
+
+    /// The texts of every `system` line so far, in order.
+    pub fn system_lines(&self) -> Vec<String> {
+        self.lines()
+            .iter()
+            .filter_map(|l| system_text(l).map(str::to_owned))
+            .collect()
+    }
+
+    /// The index of the first printed line that satisfies `pred`, panicking with the output
+    /// when there is none.
+    pub fn index_of(&self, what: &str, pred: impl Fn(&str) -> bool) -> usize {
+        let lines = self.lines();
+        lines
+            .iter()
+            .position(|l| pred(l))
+            .unwrap_or_else(|| panic!("no line {what}; output:\n{}", lines.join("\n")))
+    }
+
+    /// The index of the first `system` line that is exactly `text`.
+    pub fn index_of_system(&self, text: &str) -> usize {
+        self.index_of(text, |l| is_system(l, text))
+    }
+
+    /// How many printed lines satisfy `pred` so far.
+    pub fn count(&self, pred: impl Fn(&str) -> bool) -> usize {
+        self.lines().iter().filter(|l| pred(l)).count()
+    }
+
+    /// The pids of `NAME started with pid N` lines for `name`, in order.
+    pub fn started_pids(&self, name: &str) -> Vec<i32> {
+        let prefix = format!("{name} started with pid ");
+        self.system_lines()
+            .iter()
+            .filter_map(|t| t.strip_prefix(&prefix).map(|pid| pid.parse().unwrap()))
+            .collect()
+    }
+
+    /// Waits for the `count`-th start of `name` and returns its pid.
+    pub fn wait_for_start(&self, name: &str, count: usize) -> i32 {
+        let text = format!("{name} started with pid ");
+        self.wait_for_count(&text, count, |l| {
+            system_text(l).is_some_and(|t| t.starts_with(&text))
+        });
+        self.started_pids(name)[count - 1]
+    }
+
+    /// `procmux status --json` as `(name, state, pid)` rows.
+    pub fn status(&self) -> Vec<(String, String, Option<i32>)> {
+        let output = self.client(&["status", "--json"]);
+        assert!(
+            output.status.success(),
+            "status failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+        json["instances"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|row| {
+                (
+                    row["name"].as_str().unwrap().to_owned(),
+                    row["state"].as_str().unwrap().to_owned(),
+                    row["pid"].as_i64().map(|pid| pid as i32),
+                )
+            })
+            .collect()
+    }
+
+    /// The pid `status` gives for `name`, if it runs.
+    pub fn status_pid(&self, name: &str) -> Option<i32> {
+        self.status()
+            .into_iter()
+            .find(|row| row.0 == name)
+            .unwrap_or_else(|| panic!("{name} is not in status"))
+            .2
+    }
+
+    /// Writes a file in the manifest's folder (in place, creating folders), returning its path.
+    pub fn write(&self, relative: &str, text: &str) -> std::path::PathBuf {
+        let path = self.path().join(relative);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+
+    /// Stops procmux with SIGINT, expects 130 and no survivors.
+    pub fn interrupt(mut self) {
+        self.signal(Signal::SIGINT);
+        assert_eq!(
+            code(self.wait_exit()),
+            130,
+            "output:\n{}",
+            self.lines().join("\n")
+        );
+        self.assert_no_survivors();
+    }
+
+    /// CPU time procmux used so far (user + system), from `/proc/PID/stat`.
+    pub fn cpu_time(&self) -> Duration {
+        cpu_time(self.child.id() as i32)
+    }
+}
+
+/// The text of a `system` line after `system | ` (the column may be padded), if it is one.
+pub fn system_text(line: &str) -> Option<&str> {
+    let rest = line.strip_prefix("system")?;
+    rest.trim_start_matches(' ').strip_prefix("| ")
+}
+
+/// Whether `line` is the `system` line `text`.
+pub fn is_system(line: &str, text: &str) -> bool {
+    system_text(line) == Some(text)
+}
+
+/// A TCP port that was free a moment ago on 127.0.0.1, so that tests running at once do not
+/// fight over 5000. Below the kernel's ephemeral range (`ip_local_port_range`): a port from
+/// that range can be taken as the local end of any outgoing connection before the server
+/// binds it, and a connect to such a port with nothing listening can even connect to itself
+/// (TCP simultaneous open), which would pass a check that should fail.
+pub fn free_port() -> u16 {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let low: u32 = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|range| range.split_whitespace().next()?.parse().ok())
+        .unwrap_or(32768);
+    let (first, span) = (10_000, low.saturating_sub(10_000).max(1000));
+    // Test binaries running at once start at different places.
+    let seed = std::process::id().wrapping_mul(2_654_435_761) % span;
+    loop {
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        assert!(n < span, "no free port below {low}");
+        let port = u16::try_from(first + (seed + n) % span).unwrap();
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+}
+
+/// CPU time used by `pid` so far (utime + stime).
+pub fn cpu_time(pid: i32) -> Duration {
+    cpu_time_in(&format!("/proc/{pid}/stat"))
+}
+
+/// CPU time used by thread `tid` of `pid` so far.
+pub fn cpu_time_of_task(pid: i32, tid: i32) -> Duration {
+    cpu_time_in(&format!("/proc/{pid}/task/{tid}/stat"))
+}
+
+fn cpu_time_in(stat: &str) -> Duration {
+    let stat = std::fs::read_to_string(stat).unwrap_or_default();
+    if stat.is_empty() {
+        return Duration::ZERO;
+    }
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .unwrap()
+        .1
+        .split_whitespace()
+        .collect();
+    // Fields 14 and 15 of stat(5); `fields[0]` is field 3 (the state).
+    let ticks: u64 = fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap();
+    Duration::from_millis(ticks * 1000 / clock_ticks_per_second())
+}
+
+/// `getconf CLK_TCK`: the unit of the times in `/proc/PID/stat`.
+fn clock_ticks_per_second() -> u64 {
+    let output = Command::new("getconf").arg("CLK_TCK").output().unwrap();
+    String::from_utf8_lossy(&output.stdout)
+        .trim()
+        .parse()
+        .unwrap()
+}
+
+/// The median of some figures (sorted in place).
+pub fn median(figures: &mut [Duration]) -> Duration {
+    figures.sort();
+    figures[figures.len() / 2]
 }
 
 impl Drop for Procmux {

@@ -235,7 +235,8 @@ impl Fleet {
         let spec = &self.instances[i].spec;
         // What the restart policy will say, asked of a copy of the tracker.
         let mut tracker = self.instances[i].restarts;
-        let waits_for_change = !spec.watch.is_empty()
+        let waits_for_change = self.watch_restarts
+            && !spec.watch.is_empty()
             && self.phase == Phase::Running
             && !tracker
                 .on_exit(spec.restart, spec.max_restarts, end.is_success(), uptime)

@@ -13,7 +13,8 @@
 //!   before meeting its condition never starts, with a line saying why.
 //! - `ending.rs`: spawns, readiness, endings. An instance that ends on its own is restarted
 //!   if its policy covers the ending (with the backoff of [`restart`](super::restart));
-//!   otherwise a watched one waits for the next change, a `completed` dependency that exited
+//!   otherwise a watched one waits for the next change (unless watch restarts are off:
+//!   `--no-watch`), a `completed` dependency that exited
 //!   0 is done, one that may die (`can_die`) lets the rest carry on, and any other stops
 //!   everything (foreman's rule). A readiness check that times out stops the instance, which
 //!   then counts as failed with code 1.
@@ -94,6 +95,9 @@ pub struct Fleet {
     pending_replies: Vec<control::PendingReply>,
     /// Set once [`Action::Exit`] was returned, so it is returned only once.
     exited: bool,
+    /// Whether changes to watched files restart processes; off, a watched process that ends
+    /// follows the usual ending rules (a change that would bring it back is never noticed).
+    watch_restarts: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -118,6 +122,7 @@ impl Fleet {
             next_generation: 0,
             pending_replies: Vec::new(),
             exited: false,
+            watch_restarts: true,
         };
         let specs: Vec<InstanceSpec> = fleet.manifest.instances().cloned().collect();
         for spec in specs {
@@ -141,6 +146,12 @@ impl Fleet {
         self.advance(&mut actions);
         self.check_done(&mut actions);
         actions
+    }
+
+    /// Whether changes to watched files restart processes (on unless `--no-watch`, or the
+    /// watcher could not start): off, a watched process that ends does not wait for a change.
+    pub fn set_watch_restarts(&mut self, on: bool) {
+        self.watch_restarts = on;
     }
 
     /// The manifest the fleet follows now.

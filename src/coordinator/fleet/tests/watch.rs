@@ -45,6 +45,27 @@ fn a_crashed_watched_process_waits_for_the_next_change() {
 }
 
 #[test]
+fn without_watch_restarts_a_crashed_watched_process_ends_like_any_other() {
+    // --no-watch: no change will ever bring it back, so it must not wait for one.
+    let mut harness = Harness::new(vec![watched("api"), spec("web")], &[]);
+    harness.fleet.set_watch_restarts(false);
+    for name in starts(&harness.start()) {
+        harness.spawned(&name);
+    }
+    let actions = harness.exited("api", code(101));
+    assert_eq!(
+        said(&actions),
+        [
+            "api exited with code 101",
+            "api ended: stopping all processes"
+        ]
+    );
+    assert_eq!(stops(&actions), ["web"]);
+    let actions = harness.exited("web", TERMINATED);
+    assert_eq!(exit(&actions), Some(101));
+}
+
+#[test]
 fn watch_restarts_beyond_max_restarts_still_happen() {
     let mut api = watched("api");
     api.restart = RestartPolicy::OnFailure;
