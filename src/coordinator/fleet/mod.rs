@@ -341,11 +341,7 @@ impl Fleet {
                 if self.instances.iter().any(|i| i.status.is_busy()) {
                     return;
                 }
-                if code != 0 {
-                    code
-                } else {
-                    self.first_failure.unwrap_or(0)
-                }
+                if code != 0 { code } else { self.failure_code() }
             }
             Phase::Running => {
                 let alive = |i: &Instance| {
@@ -357,7 +353,7 @@ impl Fleet {
                 if self.instances.iter().any(alive) {
                     return;
                 }
-                self.first_failure.unwrap_or(0)
+                self.failure_code()
             }
         };
         self.exited = true;
@@ -368,6 +364,21 @@ impl Fleet {
             });
         }
         actions.push(Action::Exit(code));
+    }
+
+    /// The code to exit with when no ending gave one: the first failure that ended for good,
+    /// else that of a watched process still waiting for a fix, else 0.
+    fn failure_code(&self) -> i32 {
+        self.first_failure
+            .or_else(|| {
+                self.instances
+                    .iter()
+                    .filter(|i| i.waiting_for_change)
+                    .filter_map(|i| i.last_end)
+                    .find(|end| !end.is_success())
+                    .map(|end| exit_code(&end))
+            })
+            .unwrap_or(0)
     }
 
     fn record_failure(&mut self, end: &ProcessEnd) {

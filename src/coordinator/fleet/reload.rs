@@ -46,12 +46,19 @@ impl Fleet {
                 }
             }
         }
-        // Watch globs change without a restart.
+        // Watch globs change without a restart. One that waited for a change to its files
+        // and watches none any more has simply ended.
         for spec in manifest.instances() {
             if let Some(i) = self.find(&InstanceKey::of(spec)) {
-                let current = &mut self.instances[i].spec;
-                current.watch.clone_from(&spec.watch);
-                current.watch_ignore.clone_from(&spec.watch_ignore);
+                let instance = &mut self.instances[i];
+                instance.spec.watch.clone_from(&spec.watch);
+                instance.spec.watch_ignore.clone_from(&spec.watch_ignore);
+                if spec.watch.is_empty() && std::mem::take(&mut instance.waiting_for_change) {
+                    let end = instance.last_end;
+                    if let Some(end) = end {
+                        self.record_failure(&end);
+                    }
+                }
             }
         }
         let old = std::mem::replace(&mut self.manifest, manifest);

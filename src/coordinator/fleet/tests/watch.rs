@@ -103,3 +103,16 @@ fn a_restart_loop_is_paused_until_a_change_after_a_quiet_second() {
     harness.advance(Duration::from_millis(1500));
     assert_eq!(stops(&changed(&mut harness, "api", "src/main.rs")), ["api"]);
 }
+
+#[test]
+fn a_reload_that_removes_watch_ends_the_wait_for_changes() {
+    let mut dies = watched("api");
+    dies.can_die = true;
+    let mut harness = Harness::running(vec![dies, spec("web")]);
+    harness.exited("api", code(1));
+    let mut unwatched = spec("api");
+    unwatched.can_die = true;
+    harness.handle(reloaded(vec![unwatched, spec("web")]));
+    // Only web is left: once it ends, procmux exits (with api's failure).
+    assert_eq!(exit(&harness.exited("web", ProcessEnd::Success)), Some(1));
+}
