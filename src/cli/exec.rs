@@ -40,21 +40,10 @@ pub struct ExecArgs {
 
 /// Runs `procmux exec`.
 pub fn run(args: &ExecArgs) -> ExitCode {
-    let options = match args.manifest.load_options() {
-        Ok(options) => options,
-        Err(error) => {
-            eprintln!("error: cannot read the current directory: {error}");
-            return ExitCode::from(2);
-        }
-    };
-    let loaded = match manifest::load(&options) {
+    let (options, loaded) = match super::load_manifest(&args.manifest) {
         Ok(loaded) => loaded,
-        Err(error) => {
-            super::print_diagnostic(&error.render());
-            return ExitCode::from(2);
-        }
+        Err(code) => return code,
     };
-    super::print_warnings(&loaded.warnings);
     let manifest = &loaded.manifest;
     let plan = match plan(args, manifest, options.shell.as_deref()) {
         Ok(plan) => plan,

@@ -11,7 +11,6 @@ use std::process::ExitCode;
 use super::args::ManifestArgs;
 use crate::export::systemd::{self, AppName, SearchPath, SystemdOptions, UnitScope};
 use crate::export::{self, WriteError, WritePlan};
-use crate::manifest;
 
 /// Arguments of `procmux export`.
 #[derive(Debug, clap::Args)]
@@ -56,21 +55,10 @@ pub fn run(args: &ExportArgs) -> ExitCode {
 }
 
 fn run_systemd(args: &SystemdArgs) -> ExitCode {
-    let options = match args.manifest.load_options() {
-        Ok(options) => options,
-        Err(error) => {
-            eprintln!("error: cannot read the current directory: {error}");
-            return ExitCode::from(2);
-        }
-    };
-    let loaded = match manifest::load(&options) {
+    let (options, loaded) = match super::load_manifest(&args.manifest) {
         Ok(loaded) => loaded,
-        Err(error) => {
-            super::print_diagnostic(&error.render());
-            return ExitCode::from(2);
-        }
+        Err(code) => return code,
     };
-    super::print_warnings(&loaded.warnings);
     let app = match &args.app {
         Some(name) => match AppName::new(name) {
             Ok(app) => app,

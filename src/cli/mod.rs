@@ -74,6 +74,23 @@ pub fn run() -> ExitCode {
     }
 }
 
+/// Loads the manifest the flags designate, printing its warnings; on failure prints the error
+/// and gives exit code 2 (what every command that loads the manifest does).
+pub(crate) fn load_manifest(
+    args: &ManifestArgs,
+) -> Result<(crate::manifest::LoadOptions, crate::manifest::Loaded), ExitCode> {
+    let options = args.load_options().map_err(|error| {
+        eprintln!("error: cannot read the current directory: {error}");
+        ExitCode::from(2)
+    })?;
+    let loaded = crate::manifest::load(&options).map_err(|error| {
+        print_diagnostic(&error.render());
+        ExitCode::from(2)
+    })?;
+    print_warnings(&loaded.warnings);
+    Ok((options, loaded))
+}
+
 /// Prints each warning on stderr as `warning: ...` with its `-->` position.
 pub fn print_warnings(warnings: &[Warning]) {
     for warning in warnings {

@@ -4,9 +4,7 @@
 
 use std::time::Instant;
 
-use super::super::event::{
-    Action, ControlOutcome, ControlVerb, InstanceKey, TimerKey, TimerPurpose,
-};
+use super::super::event::{Action, ControlOutcome, ControlVerb, InstanceKey};
 use super::super::messages::Message;
 use super::instance::{AfterStop, Status};
 use super::{Fleet, Phase};
@@ -56,41 +54,43 @@ impl Fleet {
                     actions,
                 );
             }
-            ControlVerb::Restart(names) => match self.resolve(&names) {
-                Err(message) => actions.push(Action::Reply {
-                    id,
-                    outcome: ControlOutcome::UnknownName(message),
-                }),
-                Ok(indices) => {
-                    let targets = self.targets(&indices);
-                    for &i in &indices {
-                        self.restart_by_request(i, now, actions);
-                    }
-                    self.pending_replies.push(PendingReply {
-                        id,
-                        what: Goal::Restarted,
-                        targets,
-                    });
-                }
-            },
-            ControlVerb::Stop(names) => match self.resolve(&names) {
-                Err(message) => actions.push(Action::Reply {
-                    id,
-                    outcome: ControlOutcome::UnknownName(message),
-                }),
-                Ok(indices) => {
-                    let targets = self.targets(&indices);
-                    for &i in &indices {
-                        self.stop_by_request(i, now, actions);
-                    }
-                    self.pending_replies.push(PendingReply {
-                        id,
-                        what: Goal::Stopped,
-                        targets,
-                    });
-                }
-            },
+            ControlVerb::Restart(names) => self.on_names(id, &names, Goal::Restarted, now, actions),
+            ControlVerb::Stop(names) => self.on_names(id, &names, Goal::Stopped, now, actions),
         }
+    }
+
+    /// Restarts or stops what `names` designate, answering once that is done; an unknown
+    /// name changes nothing.
+    fn on_names(
+        &mut self,
+        id: u64,
+        names: &[String],
+        goal: Goal,
+        now: Instant,
+        actions: &mut Vec<Action>,
+    ) {
+        let indices = match self.resolve(names) {
+            Ok(indices) => indices,
+            Err(message) => {
+                actions.push(Action::Reply {
+                    id,
+                    outcome: ControlOutcome::UnknownName(message),
+                });
+                return;
+            }
+        };
+        let targets = self.targets(&indices);
+        for &i in &indices {
+            match goal {
+                Goal::Restarted => self.restart_by_request(i, now, actions),
+                Goal::Stopped => self.stop_by_request(i, now, actions),
+            }
+        }
+        self.pending_replies.push(PendingReply {
+            id,
+            what: goal,
+            targets,
+        });
     }
 
     fn targets(&self, indices: &[usize]) -> Vec<(InstanceKey, u64)> {
@@ -173,11 +173,7 @@ impl Fleet {
             }
             Status::Backoff => {
                 let instance = &mut self.instances[i];
-                actions.push(Action::CancelTimer(TimerKey {
-                    key: instance.key.clone(),
-                    generation: instance.generation,
-                    purpose: TimerPurpose::Restart,
-                }));
+                actions.push(instance.cancel_restart());
                 instance.status = Status::Waiting;
             }
             Status::Idle | Status::Ended | Status::Waiting => {
@@ -227,11 +223,7 @@ impl Fleet {
                 }
             }
             Status::Backoff => {
-                actions.push(Action::CancelTimer(TimerKey {
-                    key: instance.key.clone(),
-                    generation: instance.generation,
-                    purpose: TimerPurpose::Restart,
-                }));
+                actions.push(instance.cancel_restart());
                 instance.status = Status::Idle;
             }
             Status::Waiting => instance.status = Status::Idle,

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use crate::manifest::InstanceSpec;
 use crate::supervisor::ProcessEnd;
 
-use super::super::event::InstanceKey;
+use super::super::event::{Action, InstanceKey, TimerKey, TimerPurpose};
 use super::super::restart::RestartTracker;
 
 /// Where an instance is in its life.
@@ -134,6 +134,15 @@ impl Instance {
             watch: crate::watch::LoopGuard::default(),
             said_waiting: false,
         }
+    }
+
+    /// The action that disarms this instance's restart timer.
+    pub(super) fn cancel_restart(&self) -> Action {
+        Action::CancelTimer(TimerKey {
+            key: self.key.clone(),
+            generation: self.generation,
+            purpose: TimerPurpose::Restart,
+        })
     }
 
     pub(super) fn name(&self) -> &str {

@@ -103,12 +103,7 @@ impl Fleet {
             Status::Stopping { then: after, .. } => *after = then,
             Status::Idle | Status::Ended | Status::Backoff | Status::Waiting => {
                 if self.instances[i].status == Status::Backoff {
-                    let instance = &self.instances[i];
-                    actions.push(Action::CancelTimer(super::super::event::TimerKey {
-                        key: instance.key.clone(),
-                        generation: instance.generation,
-                        purpose: super::super::event::TimerPurpose::Restart,
-                    }));
+                    actions.push(self.instances[i].cancel_restart());
                 }
                 match then {
                     AfterStop::Remove => {

@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use crate::supervisor::Signal;
 
-use super::super::event::{Action, TimerKey, TimerPurpose};
+use super::super::event::Action;
 use super::super::messages::Message;
 use super::instance::{AfterStop, Status};
 use super::{Fleet, Phase};
@@ -53,11 +53,7 @@ impl Fleet {
         for instance in &mut self.instances {
             match &mut instance.status {
                 Status::Backoff => {
-                    actions.push(Action::CancelTimer(TimerKey {
-                        key: instance.key.clone(),
-                        generation: instance.generation,
-                        purpose: TimerPurpose::Restart,
-                    }));
+                    actions.push(instance.cancel_restart());
                     instance.status = Status::Ended;
                 }
                 Status::Waiting => instance.status = Status::Ended,

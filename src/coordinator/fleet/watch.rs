@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use crate::watch::Verdict;
 
-use super::super::event::{Action, TimerKey, TimerPurpose};
+use super::super::event::Action;
 use super::super::messages::Message;
 use super::instance::{AfterStop, Status};
 use super::{Fleet, Phase};
@@ -55,11 +55,7 @@ impl Fleet {
                 }
                 Status::Backoff => {
                     let instance = &mut self.instances[i];
-                    actions.push(Action::CancelTimer(TimerKey {
-                        key: instance.key.clone(),
-                        generation: instance.generation,
-                        purpose: TimerPurpose::Restart,
-                    }));
+                    actions.push(instance.cancel_restart());
                     instance.status = Status::Waiting;
                     true
                 }
