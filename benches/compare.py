@@ -34,6 +34,9 @@ PROCMUX = os.path.join(ROOT, "target", "release", "procmux")
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 FLOOD_LINES = 200_000
 FLOOD_PAD = "x" * 38  # makes each line about 60 bytes
+FLOOD_STALL = 3.0
+# A manager that has not exited this long after its stop was due counts as never exiting.
+NEVER_AFTER = 3.0
 WATCHDOG_COMM = "procmux-wdog"
 
 
@@ -372,7 +375,20 @@ def flood(tool):
             return data.count(b"\n")
         return data.count(b"proc-")
 
-    done = wait_until(lambda: count_lines() >= expected, 30, step=0.01)
+    progress = {"count": -1, "since": time.monotonic()}
+
+    def finished_or_stalled():
+        count = count_lines()
+        if count >= expected:
+            return True
+        if count != progress["count"]:
+            progress.update(count=count, since=time.monotonic())
+        # A manager that lost lines never reaches the count: stop waiting once nothing has
+        # come for FLOOD_STALL seconds (a slow one such as honcho keeps the output growing).
+        return time.monotonic() - progress["since"] > FLOOD_STALL
+
+    wait_until(finished_or_stalled, 60, step=0.01)
+    done = count_lines() >= expected
     wall = time.monotonic() - run.started
     cpu = cpu_seconds(run.proc.pid)
     run.interrupt()
@@ -441,12 +457,12 @@ def fleet(tool):
 
 def stop_when_up(tool, name, procs, sleepers, grace=5):
     """Start, wait until `sleepers` sleep processes run, SIGINT; time to exit and survivors.
-    A manager that has not exited 5 s after the grace counts as never exiting."""
+    A manager that has not exited NEVER_AFTER seconds after the grace never exits."""
     run = Run(tool, procs, grace=grace)
     wait_until(lambda: descendants_named(run.proc.pid, "sleep") >= sleepers, 10)
     time.sleep(0.1)  # let every shell reach its loop (its trap is set before the first sleep)
     sent = run.interrupt()
-    ended = run.wait_exit(grace + 5)
+    ended = run.wait_exit(grace + NEVER_AFTER)
     survivors = run.finish()
     return {f"{name} stop s": (ended - sent) if ended else float("inf"),
             f"{name} survivors": survivors}
@@ -473,7 +489,7 @@ def crash(tool):
     stamp = os.path.join(tempfile.gettempdir(), f"procmux-crash-{uuid.uuid4().hex}")
     procs = [("crash", f"sleep 0.5; date +%s.%N > {stamp}; exit 3"), ("long", "sleep 1000")]
     run = Run(tool, procs)
-    ended = run.wait_exit(10)
+    ended = run.wait_exit(0.5 + 2 + NEVER_AFTER)
     code = run.proc.returncode
     survivors = run.finish()
     after = float("inf")
@@ -623,38 +639,52 @@ def ready(tool):
     """A dependency whose ready check is `tcp = PORT, interval = 250ms` and that binds its port
     0.5 s (+ a random 0-250 ms, so that the samples cover every phase of the check) after it
     starts, and a dependent that stamps the time it starts (bash's $EPOCHREALTIME, no fork):
-    from the bind to the dependent's start, over 20 fresh runs."""
-    latencies, survivors = [], 0
+    from the bind to the dependent's own stamp, and to procmux's `app started with pid` line
+    (the output file polled every 2 ms), over 20 fresh runs."""
+    latencies, to_line, survivors = [], [], 0
     for _ in range(READY_SAMPLES):
         port = free_port()
         delay = 0.5 + random.uniform(0, 0.25)
-        manifest = (
-            "[processes.db]\n"
-            f"command = {toml_command([sys.executable, '-c', LISTENER, 'db.t', str(port), str(delay)])}\n"
-            f"ready = {{ tcp = {port}, interval = \"250ms\" }}\n"
-            "[processes.app]\n"
-            f"command = {toml_command(['bash', '-c', 'echo $EPOCHREALTIME > app.t; exec sleep 3600'])}\n"
-            "depends_on = [\"db\"]\n")
+        listener = [sys.executable, "-c", LISTENER, "db.t", str(port), str(delay)]
+        dependent = ["bash", "-c", "echo $EPOCHREALTIME > app.t; exec sleep 3600"]
+        manifest = ("[processes.db]\n"
+                    f"command = {toml_command(listener)}\n"
+                    f"ready = {{ tcp = {port}, interval = \"250ms\" }}\n"
+                    "[processes.app]\n"
+                    f"command = {toml_command(dependent)}\n"
+                    "depends_on = [\"db\"]\n")
         run = Run(tool, manifest=manifest)
         stamps = [run.path("db.t"), run.path("app.t")]
+        line_at = []
 
-        def both():
-            return all(os.path.exists(p) and os.path.getsize(p) > 0 for p in stamps)
+        def done():
+            if not line_at and b"app started with pid" in run.output():
+                line_at.append(time.time())
+            return line_at and all(os.path.exists(p) and os.path.getsize(p) > 0
+                                   for p in stamps)
 
-        if wait_until(both, 10, step=0.01):
+        if wait_until(done, 10, step=0.002):
             time.sleep(0.01)
             with open(stamps[0]) as f:
                 bound = float(f.read())
             with open(stamps[1]) as f:
                 began = float(f.read())
             latencies.append(began - bound)
+            to_line.append(line_at[0] - bound)
         run.interrupt()
         run.wait_exit(10)
         survivors += run.finish()
-    return {"ready latency s": statistics.median(latencies) if latencies else float("inf"),
-            "ready latency max s": max(latencies) if latencies else float("inf"),
-            "ready latency min s": min(latencies) if latencies else float("inf"),
-            "ready samples": len(latencies), "ready survivors": survivors}
+    if not latencies:
+        return {"ready latency s": float("inf"), "ready samples": 0, "ready survivors": survivors}
+    ordered = sorted(latencies)
+    return {"ready latency s": statistics.median(latencies),
+            "ready latency p90 s": ordered[int(0.9 * (len(ordered) - 1))],
+            "ready latency max s": ordered[-1],
+            "ready latency min s": ordered[0],
+            "ready to started line s": statistics.median(to_line),
+            "ready to started line max s": max(to_line),
+            "ready samples": len(latencies), "ready survivors": survivors,
+            "_ready latencies ms": " ".join(f"{v * 1000:.0f}" for v in ordered)}
 
 
 # ---------------------------------------------------------------- workloads: control socket
@@ -1088,6 +1118,8 @@ def main():
     width = max(len(k) for k in rows) if rows else 10
     print(f"{'median of ' + str(args.runs):<{width}}  " + "  ".join(f"{c:>12}" for c in columns))
     for key, values in rows.items():
+        if key.startswith("_"):
+            continue  # a detail for the section only
         print(f"{key:<{width}}  " + "  ".join(f"{fmt(values.get(c, '-')):>12}" for c in columns))
 
     for workload in workloads:
@@ -1096,7 +1128,7 @@ def main():
         runs = f"median of {args.runs} runs" if workload.repeat else "one run, its own samples"
         print(f"\n## {workload.name}: {workload.title} ({runs})")
         print(f"   benches/compare.sh --workloads {workload.name}"
-              + ("" if workload.repeat else "") + f" --runs {args.runs}"
+              + (f" --runs {args.runs}" if workload.repeat else "")
               + ("" if workload.tools is None else f" --tools {','.join(workload.tools)}"))
         for key, per_tool in samples[workload.name].items():
             cells = []
@@ -1105,7 +1137,7 @@ def main():
                 if len(values) > 1:
                     text += " (" + " ".join(fmt(v) for v in values) + ")"
                 cells.append(text)
-            line = f"   {key:<{width}}  " + "; ".join(cells)
+            line = f"   {key.lstrip('_'):<{width}}  " + "; ".join(cells)
             if key in workload.targets and "procmux" in per_tool:
                 check, text = workload.targets[key]
                 verdict = "ok" if check(median(per_tool["procmux"])) else "MISSED"
