@@ -1112,17 +1112,23 @@ def main():
     rows, samples, began_all = {}, {}, time.monotonic()
     workloads = [WORKLOADS[w] for w in selected_workloads(args.workloads)]
     for workload in workloads:
-        for tool in tools:
-            applies = workload.tools or [t for t in TOOLS]
-            if tool.key not in applies:
-                continue
-            began = time.monotonic()
-            results = [workload.func(tool) for _ in range(args.runs if workload.repeat else 1)]
-            for key in results[0]:
-                values = [r.get(key, "-") for r in results]
+        applying = [t for t in tools if t.key in (workload.tools or TOOLS)]
+        results = {t.name: [] for t in applying}
+        spent = {t.name: 0.0 for t in applying}
+        # Run i of every tool before run i + 1 of any: the machine's load drifts, and the tools
+        # are compared with one another.
+        for _ in range(args.runs if workload.repeat else 1):
+            for tool in applying:
+                began = time.monotonic()
+                results[tool.name].append(workload.func(tool))
+                spent[tool.name] += time.monotonic() - began
+        for tool in applying:
+            runs = results[tool.name]
+            for key in runs[0]:
+                values = [r.get(key, "-") for r in runs]
                 rows.setdefault(key, {})[tool.name] = median(values)
                 samples.setdefault(workload.name, {}).setdefault(key, {})[tool.name] = values
-            print(f"  {workload.name} / {tool.name}: done in {time.monotonic() - began:.1f} s",
+            print(f"  {workload.name} / {tool.name}: done in {spent[tool.name]:.1f} s",
                   file=sys.stderr)
         for key in workload.ratios:
             base = rows.get(key, {}).get("sh &")
