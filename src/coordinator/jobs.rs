@@ -14,7 +14,7 @@
 //! `esbuild --watch` exit at stdin EOF, and a child of a background process group must not
 //! read the terminal).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::os::fd::OwnedFd;
 use std::process::Stdio;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
@@ -64,14 +64,26 @@ pub struct Jobs {
     tracker: Arc<Tracker>,
     /// Programs found in `PATH`, by name, cwd and `PATH`.
     programs: HashMap<ProgramKey, Option<std::path::PathBuf>>,
+    /// Starts not begun yet, in order.
+    queue: VecDeque<(InstanceSpec, u64)>,
+    /// Starts begun and not finished.
+    in_flight: usize,
+    /// Told when a start has finished.
+    start_done: UnboundedSender<()>,
 }
+
+/// How many starts may be spawning at once. The runtime has one thread, on which a spawn
+/// blocks until the child has exec'd: one at a time, with the loop's turn between two.
+pub const START_WINDOW: usize = 1;
 
 /// A program name, the cwd it is looked up from and the `PATH` it is looked up in.
 type ProgramKey = (String, std::path::PathBuf, Option<String>);
 
 /// The pipe behind every child's stdin.
 struct StdinPipe {
-    read: OwnedFd,
+    /// Shared by every job's spawn hook, which duplicates it for each child: one descriptor
+    /// in procmux for the whole fleet (every descriptor is copied into every fork).
+    read: Arc<OwnedFd>,
     /// Never written; held so that children see no EOF while procmux lives.
     _write: OwnedFd,
 }
@@ -142,10 +154,11 @@ impl Jobs {
         root: std::path::PathBuf,
         watchdog: Watchdog,
         tracker: Arc<Tracker>,
+        start_done: UnboundedSender<()>,
     ) -> Self {
         let stdin = match nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC) {
             Ok((read, write)) => Some(StdinPipe {
-                read,
+                read: Arc::new(read),
                 _write: write,
             }),
             Err(error) => {
@@ -165,6 +178,9 @@ impl Jobs {
             watchdog,
             tracker,
             programs: HashMap::new(),
+            queue: VecDeque::new(),
+            in_flight: 0,
+            start_done,
         }
     }
 
@@ -193,10 +209,34 @@ impl Jobs {
 
     /// Starts the instance: a new job for a generation not seen yet, else the same job again.
     ///
-    /// Returns at once: the spawn happens in the job's task, off this loop, and its outcome
-    /// arrives as [`Event::Spawned`], or [`Event::SpawnFailed`] / [`Event::StartCancelled`]
-    /// from a small task that waits for the start.
+    /// Returns at once: starts wait in a queue, in the order they were asked for, and
+    /// [`START_WINDOW`] of them at most are spawning at a time, so that the loop handles
+    /// signals and requests between two spawns (a Ctrl-C while a fleet of 1,000 starts is
+    /// acted on at once, and cancels what has not spawned yet). The outcome of each arrives as
+    /// [`Event::Spawned`], or [`Event::SpawnFailed`] / [`Event::StartCancelled`]; call
+    /// [`start_done`](Self::start_done) for each signal on the channel given to `new`.
     pub fn start(&mut self, spec: InstanceSpec, generation: u64) {
+        self.queue.push_back((spec, generation));
+        self.dispatch();
+    }
+
+    /// One start has finished (spawned or not): the next may begin.
+    pub fn start_done(&mut self) {
+        self.in_flight = self.in_flight.saturating_sub(1);
+        self.dispatch();
+    }
+
+    fn dispatch(&mut self) {
+        while self.in_flight < START_WINDOW {
+            let Some((spec, generation)) = self.queue.pop_front() else {
+                return;
+            };
+            self.in_flight += 1;
+            self.launch(spec, generation);
+        }
+    }
+
+    fn launch(&mut self, spec: InstanceSpec, generation: u64) {
         let key = InstanceKey::of(&spec);
         let entry = match self.entries.remove(&key) {
             Some(entry) if entry.generation == generation => entry,
@@ -224,9 +264,11 @@ impl Jobs {
             events: self.events.clone(),
             root: self.root.clone(),
         };
+        let done = self.start_done.clone();
         tokio::spawn(async move {
             ticket.await;
             watch.report(&spec, generation, spawns_before);
+            let _ = done.send(());
         });
         self.entries.insert(key, entry);
     }
@@ -242,6 +284,18 @@ impl Jobs {
     /// deleted ahead of its queued start. A start that did spawn is killed with the job, and
     /// reported as ended as usual.
     pub fn cancel(&mut self, key: &InstanceKey) {
+        if let Some(at) = self
+            .queue
+            .iter()
+            .position(|(spec, _)| InstanceKey::of(spec) == *key)
+            && let Some((_, generation)) = self.queue.remove(at)
+        {
+            let _ = self.events.send(Event::StartCancelled {
+                key: key.clone(),
+                generation,
+            });
+            return;
+        }
         if let Some(entry) = self.entries.remove(key) {
             entry.cancelled.store(true, Ordering::SeqCst);
             entry.deleted.store(true, Ordering::SeqCst);
@@ -305,13 +359,9 @@ impl Jobs {
 
         let cwd = spec.cwd.clone();
         let env = spec.env.clone();
-        let stdin = self
-            .stdin
-            .as_ref()
-            .and_then(|pipe| pipe.read.try_clone().ok());
-        let stdin = Arc::new(stdin);
+        let stdin = self.stdin.as_ref().map(|pipe| Arc::clone(&pipe.read));
         drop(job.set_spawn_hook(move |command, _| {
-            let child_stdin = match stdin.as_ref() {
+            let child_stdin = match &stdin {
                 Some(read) => read.try_clone().map_or_else(|_| Stdio::null(), Stdio::from),
                 None => Stdio::null(),
             };
@@ -493,6 +543,13 @@ impl Jobs {
     /// goes by it).
     fn resolved_command(&mut self, spec: &InstanceSpec) -> (Command, Option<String>) {
         let mut command = command_for(spec);
+        if self.watchdog.pid().is_some() {
+            // The watchdog kills every group and cgroup if procmux dies, which the
+            // parent-death signal (the direct child only) adds nothing to; without it, a
+            // spawn needs no code between fork and exec under process-group tracking, so it
+            // takes posix_spawn's cheaper path.
+            command.options.parent_death_signal = None;
+        }
         let path = spec
             .env
             .get("PATH")
@@ -549,8 +606,9 @@ fn kill_group_now(entry: &Entry) {
 }
 
 /// The supervisor command for an instance: grouped, so that signals reach the whole tree it
-/// starts; with a parent-death signal, so that a SIGKILLed procmux does not leave it running;
-/// and without a shell when the command needs none (see [`direct_argv`]).
+/// starts; with a parent-death signal, so that a SIGKILLed procmux does not leave it running
+/// (dropped at spawn time while a watchdog runs, which covers it); and without a shell when
+/// the command needs none (see [`direct_argv`]).
 pub fn command_for(spec: &InstanceSpec) -> Command {
     let program = match &spec.command {
         ProcessCommand::Shell { shell, command } => match direct_argv(shell, command) {

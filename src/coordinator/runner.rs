@@ -55,6 +55,8 @@ enum Inbound {
     Signal(Incoming),
     /// A request from the control socket.
     Control(ControlRequest),
+    /// A start finished (spawned or not): the next queued one may begin.
+    StartDone,
 }
 
 /// How many control requests may wait for the loop before a client's send waits.
@@ -148,12 +150,24 @@ pub async fn run(inputs: RunInputs) -> io::Result<i32> {
         let _ = watchdog.track_cgroup(root);
     }
     let root = manifest.settings.root.clone();
+    let (start_done, mut starts_done) = mpsc::unbounded_channel::<()>();
+    {
+        let inbound_tx = inbound_tx.clone();
+        tokio::spawn(async move {
+            while starts_done.recv().await.is_some() {
+                if inbound_tx.send(Inbound::StartDone).is_err() {
+                    return;
+                }
+            }
+        });
+    }
     let mut jobs = Jobs::new(
         mux.clone(),
         events_tx.clone(),
         root,
         watchdog.clone(),
         Arc::clone(&tracker),
+        start_done,
     );
     let mut timers = Timers::new(events_tx.clone());
     let mut checks = Checks::new(events_tx.clone());
@@ -242,6 +256,10 @@ pub async fn run(inputs: RunInputs) -> io::Result<i32> {
             }
             Inbound::Signal(Incoming::Resume) => {
                 jobs.signal_all(nix::sys::signal::Signal::SIGCONT);
+                continue;
+            }
+            Inbound::StartDone => {
+                jobs.start_done();
                 continue;
             }
             Inbound::Control(request) => match control.request(request, &fleet, &jobs, &mux) {
