@@ -359,3 +359,43 @@ fn exec_gives_the_command_the_terminal() {
     assert!(said.contains("in-the-foreground"), "{said:?}");
     assert_eq!(output.status.code(), Some(0), "{said:?}");
 }
+
+#[test]
+fn on_a_terminal_the_first_line_after_ctrl_c_is_not_glued_to_the_echoed_c() {
+    use std::io::{Read, Write};
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("Procfile"), "web: sleep 1000\n").unwrap();
+    // `script` gives procmux a pseudo-terminal; a 0x03 byte on it is a typed Ctrl-C: the
+    // terminal echoes `^C` and sends SIGINT to procmux's process group.
+    let line = format!(
+        "{} run --no-timestamps --color never",
+        env!("CARGO_BIN_EXE_procmux")
+    );
+    let mut script = Command::new("script")
+        .args(["-qec", &line, "/dev/null"])
+        .current_dir(dir.path())
+        .env("XDG_RUNTIME_DIR", dir.path())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdout = script.stdout.take().unwrap();
+    let mut seen = Vec::new();
+    let mut buf = [0u8; 4096];
+    while !String::from_utf8_lossy(&seen).contains("web started with pid") {
+        let n = stdout.read(&mut buf).unwrap();
+        assert!(n > 0, "procmux ended: {}", String::from_utf8_lossy(&seen));
+        seen.extend_from_slice(&buf[..n]);
+    }
+    let mut stdin = script.stdin.take().unwrap();
+    stdin.write_all(b"\x03").unwrap();
+    stdout.read_to_end(&mut seen).unwrap();
+    drop(stdin);
+    let _ = script.wait();
+    let output = String::from_utf8_lossy(&seen);
+    assert!(
+        output.contains("^C\r\nsystem | received SIGINT"),
+        "{output:?}"
+    );
+}
