@@ -1,0 +1,214 @@
+//! A new job for an instance and its hooks: the spawn hook (cwd, environment, stdin, pipes),
+//! the spawned hook (watchdog, `started` line, the `log` check's tap, the output pumps), the
+//! exit hook (once the pipes drained), the leftovers hook, the error handler, and the task
+//! that notices a job task's death.
+
+use std::process::Stdio;
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use crate::manifest::{InstanceSpec, ReadyKind};
+use crate::mux::{self, PumpHandle, Tap};
+use crate::supervisor::job::{CommandState, start_job_with};
+
+use super::super::event::{Event, InstanceKey};
+use super::super::messages::Message;
+use super::{Entry, Jobs, PIPE_QUIET_LIMIT};
+
+impl Jobs {
+    pub(super) fn new_entry(
+        &mut self,
+        spec: &InstanceSpec,
+        key: InstanceKey,
+        generation: u64,
+    ) -> Entry {
+        let (command, arg0) = self.resolved_command(spec);
+        let (job, task) = start_job_with(Arc::new(command), Arc::clone(&self.tracker));
+        let pid = Arc::new(AtomicU32::new(0));
+        let spawns = Arc::new(AtomicU64::new(0));
+        let cancelled = Arc::new(AtomicBool::new(false));
+        let stop: Arc<Mutex<Option<(Instant, Duration)>>> = Arc::default();
+        let last_error = Arc::new(Mutex::new(None));
+        let deleted = Arc::new(AtomicBool::new(false));
+
+        let cwd = spec.cwd.clone();
+        let env = spec.env.clone();
+        let stdin = self.stdin.as_ref().map(|pipe| Arc::clone(&pipe.read));
+        drop(job.set_spawn_hook(move |command, _| {
+            let child_stdin = match &stdin {
+                Some(read) => read.try_clone().map_or_else(|_| Stdio::null(), Stdio::from),
+                None => Stdio::null(),
+            };
+            let command = command.command_mut();
+            if let Some(arg0) = &arg0 {
+                command.arg0(arg0);
+            }
+            command
+                .current_dir(&cwd)
+                .envs(&env)
+                .stdin(child_stdin)
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped());
+        }));
+
+        let source = self.source(
+            &key,
+            &spec.display_name,
+            spec.color.and_then(|c| mux::Color::from_name(c.as_str())),
+        );
+        let name = spec.display_name.clone();
+        let mux = self.mux.clone();
+        let events = self.events.clone();
+        let spawned_pid = pid.clone();
+        let spawned_count = spawns.clone();
+        let log_tap: Arc<Mutex<Option<Tap>>> = Arc::default();
+        let spawned_tap = log_tap.clone();
+        let log_text = match spec.ready.as_ref().map(|check| &check.kind) {
+            Some(ReadyKind::Log { text }) => Some(text.clone()),
+            _ => None,
+        };
+        let spawned_key = key.clone();
+        // The pumps of the current process, which its exit waits for.
+        let pumps: Arc<Mutex<Vec<PumpHandle>>> = Arc::default();
+        let spawned_pumps = pumps.clone();
+        let watchdog = self.watchdog.clone();
+        drop(job.set_spawned_hook(move |child, _| {
+            let child_pid = child.id().unwrap_or(0);
+            spawned_pid.store(child_pid, Ordering::Relaxed);
+            spawned_count.fetch_add(1, Ordering::SeqCst);
+            // First, so that from here on a SIGKILLed procmux leaves nothing of this group.
+            // The instance leads its own group, so its pid is the group id (0 if it has no
+            // pid, which cannot be tracked and has nothing to kill).
+            let _ = watchdog.track_group(child_pid);
+            // Queued before the pumps start, so it comes before the child's first line.
+            mux.system(
+                &Message::Started {
+                    name: name.clone(),
+                    pid: child_pid,
+                }
+                .to_string(),
+            );
+            // Before the pumps start, so the check cannot miss the first line.
+            if let Some(text) = &log_text
+                && let Ok(mut slot) = spawned_tap.lock()
+            {
+                *slot = Some(source.tap(text));
+            }
+            let mut handles = Vec::with_capacity(2);
+            if let Some(stdout) = child.stdout().take() {
+                handles.push(mux::spawn_pump(stdout, source.clone()));
+            }
+            if let Some(stderr) = child.stderr().take() {
+                handles.push(mux::spawn_pump(stderr, source.stderr()));
+            }
+            if let Ok(mut slot) = spawned_pumps.lock() {
+                *slot = handles;
+            }
+            let _ = events.send(Event::Spawned {
+                key: spawned_key.clone(),
+                generation,
+                pid: child_pid,
+                at: Instant::now(),
+            });
+        }));
+
+        let events = self.events.clone();
+        let exit_key = key.clone();
+        let exit_pid = pid.clone();
+        let exit_stop = stop.clone();
+        let watchdog = self.watchdog.clone();
+        drop(job.set_exit_hook(move |context| {
+            if let CommandState::Finished {
+                status, finished, ..
+            } = context.current
+            {
+                // The job has reaped its process and what it owned: nothing is left to kill.
+                let _ = watchdog.forget_group(exit_pid.swap(0, Ordering::Relaxed));
+                let killed = exit_stop
+                    .lock()
+                    .ok()
+                    .and_then(|mut stop| stop.take())
+                    .is_some_and(|(sent, grace)| {
+                        grace > Duration::ZERO && finished.saturating_duration_since(sent) >= grace
+                    });
+                let ended = Event::Exited {
+                    key: exit_key.clone(),
+                    generation,
+                    end: *status,
+                    at: *finished,
+                    killed,
+                };
+                let handles = pumps
+                    .lock()
+                    .map(|mut slot| std::mem::take(&mut *slot))
+                    .unwrap_or_default();
+                let events = events.clone();
+                tokio::spawn(async move {
+                    for handle in handles {
+                        handle.drained(PIPE_QUIET_LIMIT).await;
+                    }
+                    let _ = events.send(ended);
+                });
+            }
+        }));
+
+        let events = self.events.clone();
+        let leftovers_key = key.clone();
+        drop(job.set_leftovers_hook(move |_, leftovers| {
+            let _ = events.send(Event::Leftovers {
+                key: leftovers_key.clone(),
+                generation,
+                end: leftovers.status,
+                count: leftovers.count,
+            });
+        }));
+
+        let slot = last_error.clone();
+        drop(job.set_error_handler(move |error| {
+            if let Ok(mut slot) = slot.lock()
+                && let Some(error) = error.get()
+            {
+                // io::Error is not Clone: keep what explaining it needs.
+                *slot = Some(match error.raw_os_error() {
+                    Some(code) => std::io::Error::from_raw_os_error(code),
+                    None => std::io::Error::new(error.kind(), error.to_string()),
+                });
+            }
+        }));
+
+        let monitor = {
+            let events = self.events.clone();
+            let deleted = deleted.clone();
+            tokio::spawn(async move {
+                let outcome = task.await;
+                if deleted.load(Ordering::SeqCst) {
+                    return;
+                }
+                let reason = match outcome {
+                    Err(error) if error.is_panic() => "its task panicked".to_owned(),
+                    Err(_) => "its task was cancelled".to_owned(),
+                    Ok(()) => "its task ended".to_owned(),
+                };
+                let _ = events.send(Event::JobDied {
+                    key,
+                    generation,
+                    reason,
+                });
+            })
+        };
+
+        Entry {
+            job,
+            monitor,
+            deleted,
+            generation,
+            pid,
+            stop,
+            last_error,
+            spawns,
+            cancelled,
+            log_tap,
+        }
+    }
+}
