@@ -96,7 +96,7 @@ fn read(inotify: &Inotify, stop: &io::PipeReader, routes: &Mutex<Routes>, output
         match poll(&mut fds, PollTimeout::NONE) {
             Ok(_) | Err(Errno::EINTR) => {}
             Err(error) => {
-                tracing::warn!(%error, "waiting for inotify events failed: files are no longer watched");
+                tracing::warn!(%error, "inotify poll failed: no more file watching");
                 return;
             }
         }
@@ -109,7 +109,7 @@ fn read(inotify: &Inotify, stop: &io::PipeReader, routes: &Mutex<Routes>, output
                 Err(Errno::EAGAIN) => break,
                 Err(Errno::EINTR) => continue,
                 Err(error) => {
-                    tracing::warn!(%error, "reading inotify events failed: files are no longer watched");
+                    tracing::warn!(%error, "inotify read failed: no more file watching");
                     return;
                 }
             };
