@@ -26,7 +26,7 @@ pub enum WatchError {
     Watch {
         /// The directory.
         path: PathBuf,
-        /// The reason notify gave.
+        /// The reason the kernel gave.
         message: String,
     },
 }

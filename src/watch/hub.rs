@@ -1,4 +1,4 @@
-//! The hub: the one task on procmux's runtime. It debounces the changes the notify thread
+//! The hub: the one task on procmux's runtime. It debounces the changes the reading thread
 //! routes to it, hands blocking work to the worker thread, and delivers [`WatchEvent`]s.
 //! While nothing changes it waits with no timer.
 
@@ -15,7 +15,7 @@ use super::rules::Rules;
 use super::worker::Job;
 use super::{MANIFEST_QUIET, WatchEvent};
 
-/// What the notify thread and the worker tell the hub.
+/// What the reading thread and the worker tell the hub.
 #[derive(Debug)]
 pub(crate) enum HubInput {
     /// A file a process watches changed.

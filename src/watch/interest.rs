@@ -2,7 +2,8 @@
 //! the file system as it is now (so it is worked out again after every change).
 //!
 //! - A file is watched through its directory (a save by rename replaces the file's inode),
-//!   and only events naming the file count.
+//!   and only events naming the file count; one that exists has a watch of its own too
+//!   (`reload.rs`), for writes that are not followed by a close.
 //! - A symbolic link counts twice: the link (re-pointing it is a change) and, hop by hop,
 //!   what it points to (editing the target is a change).
 //! - A directory that does not exist is replaced by its nearest existing ancestor, with the

@@ -8,21 +8,33 @@
 //!
 //! # What is watched
 //!
-//! One inotify instance (one notify `RecommendedWatcher`), and only non-recursive watches on
-//! directories that matter:
+//! One inotify instance, used directly (no notify crate), and only non-recursive watches on
+//! the directories that matter, each asking the kernel for the events its owners need and no
+//! others: the kernel queues nothing for the rest, so they never wake procmux at all.
 //!
-//! - for a process, the directories its globs can match below their literal prefix
+//! - For a process, the directories its globs can match below their literal prefix
 //!   (`crates/api/**/*.rs` watches `crates/api` and its subdirectories, `Cargo.toml` the
 //!   cwd alone), walked with the `ignore` crate so that directories excluded by `.git`,
 //!   `.gitignore`, `.ignore` or `watch_ignore` get no watch at all; directories created
-//!   later are watched when they appear;
-//! - for the manifest and its env files, the directory of each (and of each symbolic link's
-//!   target), or, for a directory that does not exist, its nearest existing ancestor.
+//!   later are watched when they appear. Mask: `IN_CLOSE_WRITE`, `IN_CREATE`, `IN_DELETE`,
+//!   `IN_MOVED_FROM`, `IN_MOVED_TO`, `IN_ATTRIB`, `IN_DELETE_SELF`, `IN_MOVE_SELF`. A write
+//!   is seen when its writer closes the file, so a restart never starts on a half-written
+//!   file; a file kept open and written to is seen at its close (no `IN_MODIFY`, see
+//!   `inotify.rs` for the choice), and a write through `mmap` never (inotify reports none).
+//! - For the manifest and its env files, the directory of each (and of each symbolic link's
+//!   target), or, for a directory that does not exist, its nearest existing ancestor. Mask:
+//!   the same without `IN_ATTRIB` (a reload reads contents). The directory is what sees an
+//!   editor's save by rename, a deleted manifest coming back, an absent `.env` appearing.
+//! - Each manifest and env file that exists also has a watch of its own, `IN_MODIFY`,
+//!   `IN_CLOSE_WRITE`, `IN_DELETE_SELF`, `IN_MOVE_SELF`, added again when the file is
+//!   replaced: a program that writes the manifest and keeps it open is seen too.
 //!
-//! notify watches a directory for every kind of event (it has no per-watch mask), so a log
-//! written beside the manifest still reaches notify's thread; it stops there, after a few
-//! hash lookups: only events that a glob or the manifest cares about reach procmux's
-//! runtime.
+//! A directory needed by both the manifest and a process gets both masks. Never asked for:
+//! `IN_OPEN`, `IN_ACCESS`, `IN_CLOSE_NOWRITE` (a compiler reading the sources, procmux's own
+//! loads), nor `IN_MODIFY` on a directory: a log or a SQLite database written beside the
+//! manifest costs nothing while it is written (at most an event at its creation and at its
+//! close; a writer that opens and closes the file for every line still costs one event per
+//! line). A queue overflow (`IN_Q_OVERFLOW`) makes everything be looked at again.
 //!
 //! # Timing
 //!
@@ -40,7 +52,9 @@
 //! - `interest.rs`: the manifest's paths and directories (links, missing directories);
 //! - `stable.rs`: when a reload may read the files (pure);
 //! - `debounce.rs`: bursts into change sets (pure);
-//! - `routes.rs`: who needs which directory, and event routing on notify's thread;
+//! - `inotify.rs`: the instance, the masks, and the thread that reads and routes events;
+//! - `routes.rs`: who needs which directory, what each watch descriptor stands for, and
+//!   the routing of each event;
 //! - `worker.rs`: the thread that adds watches and walks trees; `reload.rs`: the manifest
 //!   reload it also runs;
 //! - `hub.rs`: the task that debounces and delivers events;
@@ -52,6 +66,7 @@ mod debounce;
 mod error;
 mod globs;
 mod hub;
+mod inotify;
 mod interest;
 mod loop_guard;
 mod plan;
@@ -75,8 +90,8 @@ pub use loop_guard::{LoopGuard, Verdict};
 pub use stable::EMPTY_GRACE;
 
 use crate::manifest::{InstanceSpec, LoadOptions, Loaded, ManifestError, Settings};
-use hub::{Command, HubInput};
-use routes::{Routed, Routes};
+use hub::Command;
+use routes::Routes;
 use rules::Rules;
 use worker::{Job, Worker};
 
@@ -151,41 +166,23 @@ impl std::fmt::Debug for FileWatcher {
 }
 
 impl FileWatcher {
-    /// Starts watching nothing yet: one notify watcher, a worker thread for the blocking
-    /// work, and a task on the current tokio runtime (this must be called inside one).
-    pub fn start() -> notify::Result<(FileWatcher, mpsc::UnboundedReceiver<WatchEvent>)> {
+    /// Starts watching nothing yet: one inotify instance and the thread that reads it, a
+    /// worker thread for the blocking work, and a task on the current tokio runtime (this
+    /// must be called inside one). Fails when inotify cannot be had (the per-user limit of
+    /// instances, `fs.inotify.max_user_instances`, most likely).
+    pub fn start() -> std::io::Result<(FileWatcher, mpsc::UnboundedReceiver<WatchEvent>)> {
         let routes = Arc::new(Mutex::new(Routes::default()));
         let (inputs_tx, inputs) = mpsc::unbounded_channel();
         let (jobs_tx, jobs) = std::sync::mpsc::channel();
-        let watcher = notify::recommended_watcher({
-            let routes = Arc::clone(&routes);
-            let inputs_tx = inputs_tx.clone();
-            let jobs_tx = jobs_tx.clone();
-            move |event: notify::Result<notify::Event>| {
-                let Ok(event) = event else { return };
-                let routed = routes
-                    .lock()
-                    .unwrap_or_else(std::sync::PoisonError::into_inner)
-                    .route(&event);
-                for routed in routed {
-                    let _ = match routed {
-                        Routed::Change { key, path } => {
-                            inputs_tx.send(HubInput::Change { key, path }).map_err(drop)
-                        }
-                        Routed::Manifest => inputs_tx.send(HubInput::ManifestTouched).map_err(drop),
-                        Routed::Resync(key) => jobs_tx.send(Job::Resync(key)).map_err(drop),
-                        Routed::NewPath { key, path } => {
-                            jobs_tx.send(Job::NewPath { key, path }).map_err(drop)
-                        }
-                    };
-                }
-            }
-        })?;
-        let worker = Worker::new(watcher, Arc::clone(&routes), inputs_tx);
+        let outputs = inotify::Outputs {
+            hub: inputs_tx.clone(),
+            jobs: jobs_tx.clone(),
+        };
+        let (instance, stop_reader) = inotify::start(Arc::clone(&routes), outputs)?;
+        let worker = Worker::new(instance, stop_reader, Arc::clone(&routes), inputs_tx);
         std::thread::Builder::new()
             .name("procmux-watch".into())
-            .spawn(move || worker.run(jobs))
-            .map_err(notify::Error::io)?;
+            .spawn(move || worker.run(jobs))?;
         let (commands, commands_rx) = mpsc::unbounded_channel();
         let (events_tx, events) = mpsc::unbounded_channel();
         tokio::spawn(hub::run(commands_rx, inputs, events_tx, jobs_tx));
@@ -230,13 +227,23 @@ impl FileWatcher {
         let _ = wait.await;
     }
 
-    /// How many notify events were passed on from notify's thread so far (for diagnostics
-    /// and tests): an event that no glob and no manifest cares about is not.
+    /// How many inotify events were passed on from the reading thread so far (for
+    /// diagnostics and tests): an event that no glob and no manifest cares about is not.
     pub fn forwarded_events(&self) -> u64 {
         self.routes
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .forwarded
+    }
+
+    /// How many inotify events the reading thread read from the kernel so far (for
+    /// diagnostics and tests): each one woke it (or came in a batch with one that did). A
+    /// write the masks do not ask for (see the module docs) is not among them.
+    pub fn inotify_events(&self) -> u64 {
+        self.routes
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .read
     }
 
     /// The directories watched now (for diagnostics and tests), sorted.

@@ -2,6 +2,7 @@
 //! watched, and when they are loaded again (the stability rule of `stable.rs`, then
 //! `manifest::load`, then a second look that must see the files unchanged).
 
+use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -29,17 +30,27 @@ pub(crate) struct ManifestState {
 
 impl Worker {
     /// Watches the manifest's `sources` where they are now; looks again once the watches are
-    /// in place, in case a directory appeared in between.
+    /// in place, in case a directory appeared in between. Then gives each file that exists
+    /// its own watch (see `inotify.rs`): a file replaced since the last time (a save by
+    /// rename) is a new inode, watched anew.
     pub(super) fn sync_manifest(&mut self, sources: &[PathBuf]) {
         let mut wanted = interest(sources);
         for _ in 0..SETTLE_ROUNDS {
             self.sync(&Owner::Manifest, wanted.clone());
             let now = interest(sources);
             if now == wanted {
-                return;
+                break;
             }
             wanted = now;
         }
+        // Links are left out: their targets are among the paths, and a link is re-pointed
+        // by replacing it, which its directory sees.
+        let files: BTreeSet<PathBuf> = wanted
+            .paths
+            .into_iter()
+            .filter(|path| std::fs::symlink_metadata(path).is_ok_and(|m| m.is_file()))
+            .collect();
+        self.routes().watch_manifest_files(&self.inotify, &files);
     }
 
     pub(super) fn set_manifest(&mut self, mut options: LoadOptions, sources: Vec<PathBuf>) {

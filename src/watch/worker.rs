@@ -1,14 +1,15 @@
-//! The worker thread: everything that blocks. It owns the notify watcher and adds and
-//! removes its watches (walking the trees with the `ignore` crate), and it reloads the
-//! manifest (`reload.rs`), so none of that runs on procmux's event loop. It sleeps on its
-//! job queue when there is nothing to do.
+//! The worker thread: everything that blocks. It adds and removes the inotify watches
+//! (walking the trees with the `ignore` crate), and it reloads the manifest (`reload.rs`), so
+//! none of that runs on procmux's event loop. It sleeps on its job queue when there is
+//! nothing to do.
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::sync::mpsc::Receiver;
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use notify::{RecommendedWatcher, RecursiveMode, Watcher};
+use nix::errno::Errno;
+use nix::sys::inotify::Inotify;
 use tokio::sync::mpsc::UnboundedSender;
 
 use super::globs::Globs;
@@ -41,35 +42,48 @@ pub(crate) enum Job {
     RemoveProcess(String),
     /// Work this process's watches out again, reading its ignore files again.
     Resync(String),
-    /// A path appeared in one of this process's directories.
+    /// A directory appeared in one of this process's directories.
     NewPath { key: String, path: PathBuf },
     /// Reply once every job before this one is done.
     Flush(tokio::sync::oneshot::Sender<()>),
-    /// Stop: drop the watcher and end the thread.
+    /// Stop: end the thread, and with it the reading thread.
     Stop,
 }
 
 pub(crate) struct Worker {
-    pub watcher: RecommendedWatcher,
+    /// The inotify instance (shared with the reading thread).
+    pub inotify: Arc<Inotify>,
     pub routes: Arc<Mutex<Routes>>,
     pub hub: UnboundedSender<HubInput>,
     pub(super) manifest: Option<ManifestState>,
     /// Directories whose watch failed, reported once each.
     failed: BTreeSet<PathBuf>,
+    /// Dropped with the worker, which ends the reading thread (see `inotify.rs`).
+    _stop_reader: std::io::PipeWriter,
+}
+
+/// Locks the routes. A panic while holding the lock leaves the table as it was between two
+/// updates: still usable.
+fn lock(routes: &Mutex<Routes>) -> MutexGuard<'_, Routes> {
+    routes
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 impl Worker {
     pub fn new(
-        watcher: RecommendedWatcher,
+        inotify: Arc<Inotify>,
+        stop_reader: std::io::PipeWriter,
         routes: Arc<Mutex<Routes>>,
         hub: UnboundedSender<HubInput>,
     ) -> Self {
         Self {
-            watcher,
+            inotify,
             routes,
             hub,
             manifest: None,
             failed: BTreeSet::new(),
+            _stop_reader: stop_reader,
         }
     }
 
@@ -97,16 +111,11 @@ impl Worker {
         }
     }
 
-    fn routes(&self) -> MutexGuard<'_, Routes> {
-        // A panic while holding the lock leaves the table as it was between two updates:
-        // still usable.
-        self.routes
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    pub(super) fn routes(&self) -> MutexGuard<'_, Routes> {
+        lock(&self.routes)
     }
 
-    /// Makes `owner`'s watches exactly `wanted`: routes first (so events from a new watch
-    /// are routed from the start), then notify, without holding the routes lock.
+    /// Makes `owner`'s watches exactly `wanted`.
     pub(super) fn sync(&mut self, owner: &Owner, wanted: Interest) {
         self.apply(owner, wanted, true);
     }
@@ -116,20 +125,33 @@ impl Worker {
         self.apply(owner, more, false);
     }
 
+    /// Updates the routes and the kernel's watches together, under the routes lock: a watch
+    /// is known to the routes before the reading thread can read its first event.
     fn apply(&mut self, owner: &Owner, wanted: Interest, replace: bool) {
-        let (gone, add, remove) = {
-            let mut routes = self.routes();
-            let gone = std::mem::take(&mut routes.gone);
-            let mut add = Vec::new();
-            let mut remove = Vec::new();
+        let mut failures = Vec::new();
+        {
+            let mut routes = lock(&self.routes);
             if replace {
-                routes.dirs.retain(|dir, owners| {
-                    if !wanted.dirs.contains(dir) && owners.remove(owner) && owners.is_empty() {
-                        remove.push(dir.clone());
-                        return false;
+                let mut unneeded = Vec::new();
+                let mut fewer_owners = Vec::new();
+                for (dir, entry) in &mut routes.dirs {
+                    if !wanted.dirs.contains(dir) && entry.owners.remove(owner) {
+                        if entry.owners.is_empty() {
+                            unneeded.push(dir.clone());
+                        } else {
+                            fewer_owners.push(dir.clone());
+                        }
                     }
-                    true
-                });
+                }
+                for dir in unneeded {
+                    routes.unwatch_dir(&self.inotify, &dir);
+                }
+                for dir in fewer_owners {
+                    // Its mask may be smaller now.
+                    if let Err(error) = routes.watch_dir(&self.inotify, &dir) {
+                        failures.push((dir, error));
+                    }
+                }
                 routes.anchors.retain(|path, owners| {
                     if !wanted.paths.contains(path) {
                         owners.remove(owner);
@@ -143,11 +165,10 @@ impl Worker {
                 routes.manifest.extend(wanted.paths.iter().cloned());
             }
             for dir in &wanted.dirs {
-                let owners = routes.dirs.entry(dir.clone()).or_default();
-                if owners.is_empty() {
-                    add.push(dir.clone());
+                routes.need_dir(dir, owner);
+                if let Err(error) = routes.watch_dir(&self.inotify, dir) {
+                    failures.push((dir.clone(), error));
                 }
-                owners.insert(owner.clone());
             }
             if *owner != Owner::Manifest {
                 for path in &wanted.paths {
@@ -158,31 +179,26 @@ impl Worker {
                         .insert(owner.clone());
                 }
             }
-            (gone, add, remove)
-        };
-        for dir in gone.iter().chain(&remove) {
-            // Already gone from notify's table when the kernel dropped it: not an error.
-            let _ = self.watcher.unwatch(dir);
         }
-        for dir in add {
-            if let Err(error) = self.watcher.watch(&dir, RecursiveMode::NonRecursive) {
-                self.routes().dirs.remove(&dir);
-                let vanished = matches!(error.kind, notify::ErrorKind::PathNotFound)
-                    || matches!(&error.kind, notify::ErrorKind::Io(e)
-                        if e.kind() == std::io::ErrorKind::NotFound);
-                if !vanished && self.failed.insert(dir.clone()) {
-                    let key = match owner {
-                        Owner::Manifest => None,
-                        Owner::Process(key) => Some(key.clone()),
-                    };
-                    let error = WatchError::Watch {
-                        path: dir,
-                        message: error.to_string(),
-                    };
-                    let _ = self
-                        .hub
-                        .send(HubInput::Event(WatchEvent::Error { key, error }));
-                }
+        for (dir, error) in failures {
+            // A directory that vanished (or became a file) since it was looked at is not an
+            // error: the event that says so makes its owners look again.
+            let vanished = matches!(error, Errno::ENOENT | Errno::ENOTDIR);
+            if !vanished && self.failed.insert(dir.clone()) {
+                let key = match owner {
+                    Owner::Manifest => None,
+                    Owner::Process(key) => Some(key.clone()),
+                };
+                let message = match error {
+                    Errno::ENOSPC => "the inotify watch limit is reached \
+                                     (sysctl fs.inotify.max_user_watches)"
+                        .to_owned(),
+                    other => std::io::Error::from(other).to_string(),
+                };
+                let error = WatchError::Watch { path: dir, message };
+                let _ = self
+                    .hub
+                    .send(HubInput::Event(WatchEvent::Error { key, error }));
             }
         }
     }

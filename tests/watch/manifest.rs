@@ -130,3 +130,29 @@ async fn a_manifest_left_empty_is_read_after_the_grace() {
     };
     assert!(emptied.elapsed() >= EMPTY_GRACE, "{:?}", emptied.elapsed());
 }
+
+#[tokio::test]
+async fn a_manifest_written_and_kept_open_reloads_even_after_a_save_by_rename() {
+    let project = Project::new();
+    project.write("procmux.toml", &toml(&["a"]));
+    let (_watcher, mut events) = watching_manifest(options(&project.root, None)).await;
+    let path = project.path("procmux.toml");
+    use std::io::Write;
+    // No close, so nothing its folder's watch asks for: the file's own watch sees the write.
+    let mut open = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&path)
+        .unwrap();
+    open.write_all(toml(&["b"]).as_bytes()).unwrap();
+    assert_eq!(events.next_reload().await, ["a", "b"]);
+    // Replaced: a new inode, which gets the file watch in turn.
+    project.write_by_rename("procmux.toml", &toml(&["c"]));
+    assert_eq!(events.next_reload().await, ["c"]);
+    let mut open = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&path)
+        .unwrap();
+    open.write_all(toml(&["d"]).as_bytes()).unwrap();
+    assert_eq!(events.next_reload().await, ["c", "d"]);
+    drop(open);
+}

@@ -91,7 +91,7 @@ async fn ignored_git_and_unmatched_files_give_nothing() {
     assert_eq!((paths, more), (vec![sentinel], 0));
     assert!(
         watcher.forwarded_events() - before <= 3,
-        "ignored writes left notify's thread: {}",
+        "ignored writes left the reading thread: {}",
         watcher.forwarded_events() - before
     );
 }
@@ -162,7 +162,7 @@ async fn a_gitignore_edit_changes_what_is_watched() {
     let (watcher, mut events) = watching("api", &spec(&project.root, &["**/*.rs"], &[], 50)).await;
     assert!(!watcher.watched_dirs().contains(&project.path("gen")));
     project.write(".gitignore", "other/\n");
-    // The edit is seen on notify's thread and re-walked by the worker; wait until then.
+    // The edit is seen on the reading thread and re-walked by the worker; wait until then.
     let deadline = Instant::now() + crate::support::DEADLINE;
     while !watcher.watched_dirs().contains(&project.path("gen")) {
         assert!(Instant::now() < deadline, "gen was never watched");
@@ -214,6 +214,39 @@ async fn processes_sharing_a_directory_each_get_their_changes() {
     let mut keys = vec![events.next_change().await.0, events.next_change().await.0];
     keys.sort();
     assert_eq!(keys, ["web.1", "web.2"]);
+}
+
+#[tokio::test]
+async fn reading_watched_files_and_writing_them_unclosed_wake_nothing() {
+    let project = Project::new();
+    let main = project.write("src/main.rs", "fn main() {}\n");
+    let (watcher, mut events) =
+        watching("api", &spec(&project.root, &["src/**/*.rs"], &[], 50)).await;
+    let before = watcher.inotify_events();
+    // A compiler reading its sources: opens, reads and closes without writing.
+    for _ in 0..1000 {
+        std::fs::read(&main).unwrap();
+    }
+    // A file written and kept open: a restart is for a finished write (see the module docs of
+    // `procmux::watch`).
+    use std::io::Write;
+    let mut open = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&main)
+        .unwrap();
+    for i in 0..1000 {
+        writeln!(open, "// {i}").unwrap();
+    }
+    let sentinel = project.write("src/lib.rs", "\n");
+    let (_, paths, _) = events.next_change().await;
+    assert_eq!(paths, [sentinel]);
+    // The sentinel's creation and its close after writing.
+    let read = watcher.inotify_events() - before;
+    assert!(read <= 2, "{read} inotify events were read");
+    // Closed: now it counts.
+    drop(open);
+    let (_, paths, _) = events.next_change().await;
+    assert_eq!(paths, [main]);
 }
 
 #[test]
