@@ -81,6 +81,11 @@ impl Run {
         }
     }
 
+    /// The process group the run owns, if it owns one.
+    pub(crate) fn pgid(&self) -> Option<Pid> {
+        self.pgid
+    }
+
     /// The run's cgroup directory, under cgroup tracking.
     #[cfg(target_os = "linux")]
     pub(crate) fn cgroup_path(&self) -> Option<&std::path::Path> {

@@ -2,7 +2,7 @@
 
 use nix::sys::signal::Signal;
 
-use crate::support::{Procmux, Start, code};
+use crate::support::{Procmux, Start, code, system_text};
 
 fn stop(mut procmux: Procmux) {
     procmux.signal(Signal::SIGINT);
@@ -68,6 +68,82 @@ fn processes_start_in_file_order() {
         .collect();
     assert_eq!(order, names);
     stop(procmux);
+}
+
+/// Starts spawn two at a time, so a later one may finish spawning first: what each makes
+/// visible still comes in manifest order, and each process's output after its own `started`
+/// line, with processes that end at once among them.
+#[test]
+fn parallel_starts_keep_manifest_order_and_each_output_follows_its_started_line() {
+    const TALKERS: usize = 40;
+    const QUICK: usize = 20;
+    let manifest = format!(
+        "[processes.talk]\ncommand = \"echo hello from $PS; exec sleep 1000\"\n\
+         instances = {TALKERS}\n\n\
+         [processes.quick]\ncommand = \"echo bye from $PS\"\ninstances = {QUICK}\n\
+         can_die = true\n"
+    );
+    for envs in [&[][..], &[("PROCMUX_TRACKING", "group")][..]] {
+        let procmux = Procmux::start_with_env(
+            Start {
+                file: "procmux.toml",
+                manifest: &manifest,
+                args: &[],
+                read_stdout: true,
+                files: &[],
+            },
+            envs,
+        );
+        procmux.wait_for_count("every hello", TALKERS, |l| l.contains("| hello from "));
+        procmux.wait_for_count("every quick exit", QUICK, |l| {
+            l.contains("quick.") && l.contains(" exited with code 0")
+        });
+        let lines = procmux.lines();
+        let started: Vec<String> = lines
+            .iter()
+            .filter_map(|l| system_text(l))
+            .filter(|t| t.contains(" started with pid "))
+            .map(|t| t.split(' ').next().unwrap().to_owned())
+            .collect();
+        let expected: Vec<String> = (1..=TALKERS)
+            .map(|n| format!("talk.{n}"))
+            .chain((1..=QUICK).map(|n| format!("quick.{n}")))
+            .collect();
+        assert_eq!(started, expected, "{envs:?}: {lines:#?}");
+        let at = |what: &str, pred: &dyn Fn(&str) -> bool| {
+            lines
+                .iter()
+                .position(|l| pred(l))
+                .unwrap_or_else(|| panic!("{envs:?}: no {what} in {lines:#?}"))
+        };
+        for name in &expected {
+            let started = at("started line", &|l| {
+                system_text(l).is_some_and(|t| t.starts_with(&format!("{name} started with pid ")))
+            });
+            let words = if name.starts_with("talk") {
+                "hello"
+            } else {
+                "bye"
+            };
+            let said = at("output line", &|l| {
+                l.ends_with(&format!("| {words} from {name}"))
+            });
+            assert!(
+                started < said,
+                "{envs:?}: {name} spoke before its start: {lines:#?}"
+            );
+            if words == "bye" {
+                let exited = at("exit line", &|l| {
+                    system_text(l) == Some(&format!("{name} exited with code 0"))
+                });
+                assert!(
+                    said < exited,
+                    "{envs:?}: {name}'s line after its exit: {lines:#?}"
+                );
+            }
+        }
+        stop(procmux);
+    }
 }
 
 #[test]

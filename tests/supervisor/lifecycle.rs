@@ -6,6 +6,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use procmux::supervisor::command::SpawnOptions;
 use procmux::supervisor::job::{JobTaskContext, start_job};
 use procmux::supervisor::{ProcessEnd, Signal};
 
@@ -208,4 +209,82 @@ async fn delete_now_overtakes_a_pending_graceful_stop() {
     );
     within("task", task).await.unwrap();
     pids.assert_all_gone().await;
+}
+
+/// Which thread a job's spawn ran on, seen from a spawn function.
+async fn spawning_thread(options: SpawnOptions) -> std::thread::ThreadId {
+    let (job, task) = start_job(exec("sleep", &["1000"], options));
+    let seen = Arc::new(Mutex::new(None));
+    job.set_spawn_fn({
+        let seen = Arc::clone(&seen);
+        move |command| {
+            *seen.lock().unwrap() = Some(std::thread::current().id());
+            command.spawn()
+        }
+    })
+    .await;
+    within("start", job.start()).await;
+    assert!(eventually(|| job.is_running()).await);
+    within("delete", job.delete()).await;
+    within("task", task).await.unwrap();
+    seen.lock().unwrap().expect("the spawn function ran")
+}
+
+/// A spawn blocks its thread until the child has exec'd: it runs on tokio's blocking pool,
+/// not on the runtime thread that the job tasks (and, in procmux, the event loop) share.
+#[tokio::test]
+async fn a_spawn_runs_off_the_runtime_thread() {
+    let runtime_thread = std::thread::current().id();
+    assert_ne!(spawning_thread(grouped()).await, runtime_thread);
+}
+
+/// Except with a parent-death signal, which the kernel sends when the *thread* that spawned
+/// the child ends: such a spawn stays on the job task's thread, which lives as long as the
+/// runtime (a pool thread ends after 10 s idle and would take the child with it).
+#[tokio::test]
+async fn a_spawn_with_a_parent_death_signal_stays_on_the_runtime_thread() {
+    let runtime_thread = std::thread::current().id();
+    let options = SpawnOptions {
+        parent_death_signal: Some(Signal::ForceStop),
+        ..grouped()
+    };
+    assert_eq!(spawning_thread(options).await, runtime_thread);
+}
+
+/// A job task that goes away while its spawn is still on the blocking pool (aborted, here)
+/// leaves nothing: the child spawned after it went is killed where it was spawned.
+#[tokio::test]
+async fn a_task_gone_during_its_spawn_leaves_no_child() {
+    let (job, task) = start_job(exec("sleep", &["1000"], grouped()));
+    let spawned = Arc::new(Mutex::new(None));
+    let (entered, entered_rx) = std::sync::mpsc::channel();
+    let (release, release_rx) = std::sync::mpsc::channel::<()>();
+    job.set_spawn_fn({
+        let spawned = Arc::clone(&spawned);
+        let release_rx = Mutex::new(release_rx);
+        move |command| {
+            let _ = entered.send(());
+            let _ = release_rx.lock().unwrap().recv();
+            let child = command.spawn()?;
+            *spawned.lock().unwrap() = child.id();
+            Ok(child)
+        }
+    })
+    .await;
+    let start = job.start();
+    let waiting = tokio::task::spawn_blocking(move || entered_rx.recv());
+    within("the spawn to begin", waiting)
+        .await
+        .unwrap()
+        .unwrap();
+    task.abort();
+    let _ = task.await;
+    release.send(()).unwrap();
+    within("the start ticket", start).await;
+    assert!(eventually(|| spawned.lock().unwrap().is_some()).await);
+    let pid = spawned.lock().unwrap().unwrap();
+    assert!(
+        eventually(|| !alive(pid as i32)).await,
+        "the child {pid} outlived its job"
+    );
 }

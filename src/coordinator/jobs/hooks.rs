@@ -1,12 +1,19 @@
 //! A new job for an instance and its hooks: the spawn hook (cwd, environment, stdin, pipes),
-//! the spawned hook (watchdog, `started` line, the `log` check's tap, the output pumps), the
-//! exit hook (once the pipes drained), the leftovers hook, the error handler, and the task
-//! that notices a job task's death.
+//! the spawned hook (the watchdog at once; the `started` line, the `log` check's tap, the
+//! output pumps and the `Spawned` event when the start's turn comes), the exit hook (once the
+//! start's turn came and the pipes drained), the leftovers hook, the error handler, and the
+//! task that notices a job task's death.
+//!
+//! A process's output waits in its pipes until its turn: the pumps start only after its
+//! `started` line, which waits for the starts before it (see `start_order.rs`), a matter of
+//! a spawn or two.
 
 use std::process::Stdio;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+
+use tokio::sync::oneshot;
 
 use crate::manifest::{InstanceSpec, ReadyKind};
 use crate::mux::{self, PumpHandle, Tap};
@@ -14,7 +21,17 @@ use crate::supervisor::job::{CommandState, start_job_with};
 
 use super::super::event::{Event, InstanceKey};
 use super::super::messages::Message;
-use super::{Entry, Jobs, PIPE_QUIET_LIMIT};
+use super::{Entry, Jobs, Outcome, PIPE_QUIET_LIMIT, lock};
+
+/// The output pumps of the current process.
+#[derive(Default)]
+struct Pumps {
+    /// Started when the start's turn came.
+    handles: Vec<PumpHandle>,
+    /// Resolves when the start's turn has come (or can no longer come): only then are the
+    /// handles there to wait for.
+    turn: Option<oneshot::Receiver<()>>,
+}
 
 impl Jobs {
     pub(super) fn new_entry(
@@ -70,10 +87,13 @@ impl Jobs {
         };
         let spawned_key = key.clone();
         // The pumps of the current process, which its exit waits for.
-        let pumps: Arc<Mutex<Vec<PumpHandle>>> = Arc::default();
+        let pumps: Arc<Mutex<Pumps>> = Arc::default();
         let spawned_pumps = pumps.clone();
         let watchdog = self.watchdog.clone();
+        let spawned_outcome: Arc<Mutex<Option<Outcome>>> = Arc::default();
+        let outcome_slot = spawned_outcome.clone();
         drop(job.set_spawned_hook(move |child, _| {
+            let at = Instant::now();
             let child_pid = child.id().unwrap_or(0);
             spawned_pid.store(child_pid, Ordering::Relaxed);
             spawned_count.fetch_add(1, Ordering::SeqCst);
@@ -81,36 +101,51 @@ impl Jobs {
             // The instance leads its own group, so its pid is the group id (0 if it has no
             // pid, which cannot be tracked and has nothing to kill).
             let _ = watchdog.track_group(child_pid);
-            // Queued before the pumps start, so it comes before the child's first line.
-            mux.system(
-                &Message::Started {
-                    name: name.clone(),
-                    pid: child_pid,
-                }
-                .to_string(),
+            let stdout = child.stdout().take();
+            let stderr = child.stderr().take();
+            let (turn_came, turn) = oneshot::channel();
+            *lock(&spawned_pumps) = Pumps {
+                handles: Vec::new(),
+                turn: Some(turn),
+            };
+            let (mux, name, source, events) =
+                (mux.clone(), name.clone(), source.clone(), events.clone());
+            let (log_text, log_tap, pumps, key) = (
+                log_text.clone(),
+                spawned_tap.clone(),
+                spawned_pumps.clone(),
+                spawned_key.clone(),
             );
-            // Before the pumps start, so the check cannot miss the first line.
-            if let Some(text) = &log_text
-                && let Ok(mut slot) = spawned_tap.lock()
-            {
-                *slot = Some(source.tap(text));
-            }
-            let mut handles = Vec::with_capacity(2);
-            if let Some(stdout) = child.stdout().take() {
-                handles.push(mux::spawn_pump(stdout, source.clone()));
-            }
-            if let Some(stderr) = child.stderr().take() {
-                handles.push(mux::spawn_pump(stderr, source.stderr()));
-            }
-            if let Ok(mut slot) = spawned_pumps.lock() {
-                *slot = handles;
-            }
-            let _ = events.send(Event::Spawned {
-                key: spawned_key.clone(),
-                generation,
-                pid: child_pid,
-                at: Instant::now(),
-            });
+            let outcome = move || {
+                // Queued before the pumps start, so it comes before the child's first line.
+                mux.system(
+                    &Message::Started {
+                        name,
+                        pid: child_pid,
+                    }
+                    .to_string(),
+                );
+                // Before the pumps start, so the check cannot miss the first line.
+                if let Some(text) = &log_text {
+                    *lock(&log_tap) = Some(source.tap(text));
+                }
+                let mut handles = Vec::with_capacity(2);
+                if let Some(stdout) = stdout {
+                    handles.push(mux::spawn_pump(stdout, source.clone()));
+                }
+                if let Some(stderr) = stderr {
+                    handles.push(mux::spawn_pump(stderr, source.stderr()));
+                }
+                lock(&pumps).handles = handles;
+                let _ = events.send(Event::Spawned {
+                    key,
+                    generation,
+                    pid: child_pid,
+                    at,
+                });
+                let _ = turn_came.send(());
+            };
+            *lock(&outcome_slot) = Some(Box::new(outcome));
         }));
 
         let events = self.events.clone();
@@ -139,12 +174,16 @@ impl Jobs {
                     at: *finished,
                     killed,
                 };
-                let handles = pumps
-                    .lock()
-                    .map(|mut slot| std::mem::take(&mut *slot))
-                    .unwrap_or_default();
+                let turn = lock(&pumps).turn.take();
+                let pumps = pumps.clone();
                 let events = events.clone();
                 tokio::spawn(async move {
+                    // A process may end before its start's turn came: its pumps (and its
+                    // `started` line, and the `Spawned` event) come first.
+                    if let Some(turn) = turn {
+                        let _ = turn.await;
+                    }
+                    let handles = std::mem::take(&mut lock(&pumps).handles);
                     for handle in handles {
                         handle.drained(PIPE_QUIET_LIMIT).await;
                     }
@@ -209,6 +248,7 @@ impl Jobs {
             spawns,
             cancelled,
             log_tap,
+            spawned_outcome,
         }
     }
 }

@@ -48,6 +48,7 @@ enum SpawnHook {
 }
 
 /// How the child is made, when not by `CommandWrap::spawn`.
+#[derive(Clone)]
 enum SpawnWith {
     Fn(SpawnFn),
     Child(SpawnChildFn),

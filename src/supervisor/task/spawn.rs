@@ -1,17 +1,58 @@
 //! Spawning a run: the spawn hook, the run's cgroup, the spawn itself (by `CommandWrap`, a
 //! spawn function or a spawn child function) with the leader registered before the orphan
 //! reaper may look, then the spawned hook.
+//!
+//! # Off the job task's thread
+//!
+//! A spawn blocks its thread until the child has called `exec` (std waits on a pipe to
+//! report an `exec` failure), about 1 to 2 ms per spawn here, most of it the child's own
+//! work. On a one-thread runtime (procmux's) that thread is the event loop, so the cgroup's
+//! creation and the spawn run on tokio's blocking pool instead: the loop keeps handling
+//! signals and output meanwhile, and two jobs starting at once spawn in parallel on a 2-core
+//! machine.
+//!
+//! Except with a parent-death signal: the kernel sends it when the *thread* that spawned the
+//! child exits, and the blocking pool's threads exit after 10 s idle, which would kill the
+//! child. Such a command spawns on the job task's own thread, as before.
+//!
+//! The spawned child and its run are owned by a guard from the moment `spawn` returns: if
+//! the job task goes away while the spawning thread works (a job deleted mid-start), the
+//! result is dropped there and the guards kill what was started.
 
+use std::io;
+use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Instant;
 
 use nix::unistd::Pid;
-use process_wrap::tokio::ChildWrapper;
+use process_wrap::tokio::{ChildWrapper, CommandWrap};
 
 use super::{SpawnHook, SpawnWith, Task};
 use crate::supervisor::run::Run;
 use crate::supervisor::state::{CommandState, RunInfo, SpawnGuard};
+#[cfg(target_os = "linux")]
+use crate::supervisor::tracking::cgroup::CgroupRoot;
 use crate::supervisor::tracking::registry::registry;
+
+/// Everything one spawn needs, moved to the thread that does it.
+struct Spawn {
+    wrap: CommandWrap,
+    spawn_with: Option<SpawnWith>,
+    /// Where the run's cgroup is made, under cgroup tracking.
+    #[cfg(target_os = "linux")]
+    cgroups: Option<Arc<CgroupRoot>>,
+    owns_group: bool,
+    /// Made by a spawn child function: not the prepared command.
+    external: bool,
+}
+
+/// What a spawn gives back.
+struct Spawned {
+    /// The leader and its run, each guarded.
+    outcome: io::Result<(SpawnGuard, Run)>,
+    /// The run's cgroup could not be made: it runs tracked by its group only.
+    cgroup_error: Option<io::Error>,
+}
 
 impl Task {
     /// Runs the spawn hook, spawns, runs the spawned hook, and makes the run current. A
@@ -28,62 +69,41 @@ impl Task {
                 Box::into_pin(future).await;
             }
         }
-        let owns_group = self.command.options.owns_group();
-        // A child made by a spawn child function does not run the prepared command, so it
-        // cannot join a cgroup before `exec`: it is tracked by its group only.
         let external = matches!(self.hooks.spawn_with, Some(SpawnWith::Child(_)));
-        #[cfg(target_os = "linux")]
-        let mut cgroup = None;
-        #[cfg(target_os = "linux")]
-        if owns_group
-            && !external
-            && let Some(root) = self.tracker.as_ref().and_then(|t| t.cgroups())
-        {
-            match root.new_run() {
-                Ok(run) => {
-                    if let Some(join) = run.join() {
-                        wrap.wrap(join);
-                    }
-                    cgroup = Some(run);
-                }
-                // Run without a cgroup (its group still tracks it) rather than not at all.
-                Err(err) => self.report(err).await,
-            }
-        }
-        let spawning = registry().spawning();
-        let spawned = match &self.hooks.spawn_with {
-            None => wrap.spawn(),
-            Some(SpawnWith::Fn(spawn)) => wrap.spawn_with(|command| spawn(command)),
-            Some(SpawnWith::Child(spawn)) => wrap.spawn_with_child(|command| spawn(command)),
-        };
-        let child = match spawned {
-            Ok(child) => child,
-            Err(err) => {
-                drop(spawning);
-                return self.report(err).await;
-            }
-        };
-        let pid = child.id();
-        if let Some(pid) = pid {
-            spawning.register(pid);
-        }
-        drop(spawning);
-        #[cfg(target_os = "linux")]
-        if let Some(cgroup) = &mut cgroup {
-            cgroup.spawned();
-        }
-        let started = Instant::now();
-        let mut guard = SpawnGuard(Some(child));
-        let pgid = pid
-            .and_then(|pid| i32::try_from(pid).ok())
-            .map(Pid::from_raw)
-            .filter(|&pid| owns_group && (!external || leads_own_group(pid)));
-        let mut run = Run::new(
-            pid,
-            pgid,
+        let spawn = Spawn {
+            wrap,
+            spawn_with: self.hooks.spawn_with.clone(),
             #[cfg(target_os = "linux")]
-            cgroup,
-        );
+            cgroups: self.tracker.as_ref().and_then(|t| t.cgroups()).cloned(),
+            owns_group: self.command.options.owns_group(),
+            external,
+        };
+        let Spawned {
+            outcome,
+            cgroup_error,
+        } = if self.command.options.parent_death_signal.is_some() {
+            spawn.run()
+        } else {
+            match tokio::task::spawn_blocking(move || spawn.run()).await {
+                Ok(spawned) => spawned,
+                Err(error) => Spawned {
+                    outcome: Err(io::Error::other(format!(
+                        "the spawning thread failed: {error}"
+                    ))),
+                    cgroup_error: None,
+                },
+            }
+        };
+        if let Some(err) = cgroup_error {
+            self.report(err).await;
+        }
+        let (mut guard, mut run) = match outcome {
+            Ok(spawned) => spawned,
+            Err(err) => return self.report(err).await,
+        };
+        let started = Instant::now();
+        let pid = guard.child().id();
+        let pgid = run.pgid();
         #[cfg(target_os = "linux")]
         if let Some(pgid) = pgid
             && self.command.options.grant_foreground
@@ -116,6 +136,72 @@ impl Task {
             started,
         };
         self.running.store(true, Ordering::SeqCst);
+    }
+}
+
+impl Spawn {
+    /// Makes the run's cgroup (a spawn child function's child cannot join one before `exec`:
+    /// it is tracked by its group only), spawns, and registers the leader.
+    fn run(self) -> Spawned {
+        let Self {
+            mut wrap,
+            spawn_with,
+            #[cfg(target_os = "linux")]
+            cgroups,
+            owns_group,
+            external,
+        } = self;
+        let mut cgroup_error = None;
+        #[cfg(target_os = "linux")]
+        let mut cgroup = None;
+        #[cfg(target_os = "linux")]
+        if owns_group
+            && !external
+            && let Some(root) = cgroups
+        {
+            match root.new_run() {
+                Ok(run) => {
+                    if let Some(join) = run.join() {
+                        wrap.wrap(join);
+                    }
+                    cgroup = Some(run);
+                }
+                // Run without a cgroup (its group still tracks it) rather than not at all.
+                Err(err) => cgroup_error = Some(err),
+            }
+        }
+        let spawning = registry().spawning();
+        let spawned = match &spawn_with {
+            None => wrap.spawn(),
+            Some(SpawnWith::Fn(spawn)) => wrap.spawn_with(|command| spawn(command)),
+            Some(SpawnWith::Child(spawn)) => wrap.spawn_with_child(|command| spawn(command)),
+        };
+        let outcome = spawned.map(|child| {
+            let pid = child.id();
+            if let Some(pid) = pid {
+                spawning.register(pid);
+            }
+            drop(spawning);
+            #[cfg(target_os = "linux")]
+            if let Some(cgroup) = &mut cgroup {
+                cgroup.spawned();
+            }
+            let pgid = pid
+                .and_then(|pid| i32::try_from(pid).ok())
+                .map(Pid::from_raw)
+                .filter(|&pid| owns_group && (!external || leads_own_group(pid)));
+            let run = Run::new(
+                pid,
+                pgid,
+                #[cfg(target_os = "linux")]
+                cgroup,
+            );
+            (SpawnGuard(Some(child)), run)
+        });
+        Spawned {
+            outcome,
+            cgroup_error,
+        }
     }
 }
 
