@@ -278,12 +278,15 @@ impl Procmux {
 
     /// Asserts that nothing this test caused is alive, waiting a little for killed groups to
     /// vanish from `/proc`.
+    ///
+    /// Also checks that procmux's own cgroup (named in its first line, under cgroup
+    /// tracking) was removed: an empty cgroup left behind is litter too.
     pub fn assert_no_survivors(&self) {
         let deadline = Instant::now() + Duration::from_secs(5);
         loop {
             let alive = self.tagged_processes();
             if alive.is_empty() {
-                return;
+                break;
             }
             assert!(
                 Instant::now() < deadline,
@@ -292,6 +295,25 @@ impl Procmux {
             );
             thread::sleep(Duration::from_millis(10));
         }
+        if let Some(cgroup) = self.own_cgroup() {
+            while cgroup.exists() {
+                assert!(
+                    Instant::now() < deadline,
+                    "procmux's cgroup {} is left behind",
+                    cgroup.display()
+                );
+                thread::sleep(Duration::from_millis(10));
+            }
+        }
+    }
+
+    /// The cgroup procmux made for its processes, from its first line, if it tracks by
+    /// cgroup.
+    fn own_cgroup(&self) -> Option<std::path::PathBuf> {
+        let lines = self.lines();
+        let line = lines.iter().find(|l| l.contains("processes tracked by cgroup ("))?;
+        let path = line.split_once("processes tracked by cgroup (")?.1;
+        Some(std::path::PathBuf::from(path.strip_suffix(')')?))
     }
 
     /// Waits until `count` tagged processes whose command name is `comm` are alive.
@@ -555,10 +577,18 @@ pub fn median(figures: &mut [Duration]) -> Duration {
 
 impl Drop for Procmux {
     /// Whatever the test's outcome, kill procmux and every process carrying the token.
+    ///
+    /// The watchdog carries the token too: once procmux is gone it kills what is left and
+    /// removes procmux's cgroups, then exits. It gets a moment to do so before the rest is
+    /// SIGKILLed, or its cleanup would be cut short and leave empty cgroups behind.
     fn drop(&mut self) {
         if !self.has_exited() {
             let _ = self.child.kill();
             let _ = self.child.wait();
+        }
+        let cleanup_deadline = Instant::now() + Duration::from_secs(3);
+        while !tagged_pids(&self.token, -1).is_empty() && Instant::now() < cleanup_deadline {
+            thread::sleep(Duration::from_millis(10));
         }
         for pid in tagged_pids(&self.token, -1) {
             let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
