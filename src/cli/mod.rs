@@ -11,6 +11,7 @@ mod control;
 mod exec;
 mod export;
 mod logs;
+mod open_files;
 mod probe;
 mod restart;
 mod run;

@@ -115,6 +115,9 @@ pub fn run(args: &RunArgs) -> ExitCode {
         super::print_diagnostic(&format!("error: {message}\n"));
         return ExitCode::from(2);
     }
+    if let Some(warning) = super::open_files::raise_for(manifest.instances().count()) {
+        super::print_diagnostic(&format!("warning: {warning}\n"));
+    }
     // Bound before anything starts, so that a second `run` of this manifest is refused
     // with nothing started twice.
     let server = match sources.first() {

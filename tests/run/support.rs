@@ -92,6 +92,16 @@ impl Procmux {
     /// Like [`start_with`](Self::start_with), with more environment variables for procmux
     /// (`PROCMUX_TRACKING=group` forces the process-group fallback).
     pub fn start_with_env(start: Start<'_>, envs: &[(&str, &str)]) -> Self {
+        Self::start_limited(start, envs, None)
+    }
+
+    /// Like [`start_with`](Self::start_with), with procmux's soft limit on open files set to
+    /// `limit` (its hard limit stays), as many desktops start programs.
+    pub fn start_with_open_files_limit(start: Start<'_>, limit: u64) -> Self {
+        Self::start_limited(start, &[], Some(limit))
+    }
+
+    fn start_limited(start: Start<'_>, envs: &[(&str, &str)], open_files: Option<u64>) -> Self {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join(start.file), start.manifest).unwrap();
         for (name, text) in start.files {
@@ -101,14 +111,14 @@ impl Procmux {
         }
         let mut args = vec!["-f", start.file, "--color", "never", "--no-timestamps"];
         args.extend_from_slice(start.args);
-        Self::launch(dir, &args, start.read_stdout, envs)
+        Self::launch(dir, &args, start.read_stdout, envs, open_files)
     }
 
     /// Starts `procmux run ARGS` in a folder the test prepared itself (symbolic links, a
     /// manifest in a subfolder, discovery without `-f`). `ARGS` are all of `run`'s arguments:
     /// pass `--color never --no-timestamps` to get the lines other tests see.
     pub fn start_in(dir: tempfile::TempDir, args: &[&str]) -> Self {
-        Self::launch(dir, args, true, &[])
+        Self::launch(dir, args, true, &[], None)
     }
 
     fn launch(
@@ -116,6 +126,7 @@ impl Procmux {
         args: &[&str],
         read_stdout: bool,
         envs: &[(&str, &str)],
+        open_files: Option<u64>,
     ) -> Self {
         let token = new_token();
         // Each test gets its own control socket folder, inside its temporary folder.
@@ -126,7 +137,20 @@ impl Procmux {
             std::os::unix::fs::PermissionsExt::from_mode(0o700),
         )
         .unwrap();
-        let mut command = Command::new(env!("CARGO_BIN_EXE_procmux"));
+        let procmux = env!("CARGO_BIN_EXE_procmux");
+        let mut command = match open_files {
+            // The shell sets the limit and becomes procmux: the pid stays the same.
+            Some(limit) => {
+                let mut shell = Command::new("sh");
+                shell.args([
+                    "-c",
+                    &format!("ulimit -Sn {limit} && exec \"$0\" \"$@\""),
+                    procmux,
+                ]);
+                shell
+            }
+            None => Command::new(procmux),
+        };
         command
             .arg("run")
             .args(args)
@@ -311,7 +335,9 @@ impl Procmux {
     /// cgroup.
     fn own_cgroup(&self) -> Option<std::path::PathBuf> {
         let lines = self.lines();
-        let line = lines.iter().find(|l| l.contains("processes tracked by cgroup ("))?;
+        let line = lines
+            .iter()
+            .find(|l| l.contains("processes tracked by cgroup ("))?;
         let path = line.split_once("processes tracked by cgroup (")?.1;
         Some(std::path::PathBuf::from(path.strip_suffix(')')?))
     }
