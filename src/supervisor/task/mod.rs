@@ -263,14 +263,7 @@ impl Task {
     /// would kill a stopped process before it could run its handler for the stop signal.
     /// Continued first, nothing is stopped when that happens.
     async fn begin_graceful(&mut self, signal: Signal, grace: Duration, restart: bool, done: Done) {
-        let wake = !is_stop_signal(signal);
-        if wake {
-            self.continue_all();
-        }
-        if self.signal(signal).await {
-            if wake {
-                self.continue_all();
-            }
+        if self.signal_waking(signal, !is_stop_signal(signal)).await {
             // Graceful controls are Normal, and Normal is held back while armed, so nothing
             // can be armed here; if it were, its ticket would resolve as it is dropped.
             drop(
@@ -292,19 +285,40 @@ impl Task {
     /// Sends a signal to the run: everything it owns when grouped, else the child. Returns
     /// whether it was sent.
     async fn signal(&mut self, signal: Signal) -> bool {
+        self.signal_waking(signal, false).await
+    }
+
+    /// [`signal`](Self::signal), with SIGCONT to the same processes before and after it when
+    /// `wake`.
+    async fn signal_waking(&mut self, signal: Signal, wake: bool) -> bool {
         let owns_others = self.run.as_ref().is_some_and(Run::owns_others);
         #[cfg(unix)]
         let sent = if owns_others {
             match nix::sys::signal::Signal::try_from(signal.to_raw()) {
-                Ok(nix) => self.run.as_ref().map_or(Ok(()), |run| run.signal_all(nix)),
+                Ok(nix) => self
+                    .run
+                    .as_ref()
+                    .map_or(Ok(()), |run| run.signal_all_waking(nix, wake)),
                 Err(err) => Err(io::Error::from(err)),
             }
         } else {
+            let cont = nix::sys::signal::Signal::SIGCONT as i32;
             match self.states.child_mut() {
-                Some(child) => child.signal(signal.to_raw()),
+                Some(child) => {
+                    if wake {
+                        let _ = child.signal(cont);
+                    }
+                    let sent = child.signal(signal.to_raw());
+                    if wake {
+                        let _ = child.signal(cont);
+                    }
+                    sent
+                }
                 None => return false,
             }
         };
+        #[cfg(not(unix))]
+        let _ = wake;
         #[cfg(not(unix))]
         let sent = match (signal, self.states.child_mut()) {
             (_, None) => return false,
