@@ -65,7 +65,17 @@ const TWO_SLEEPERS: &str = "\
 fn status_shows_the_real_pids() {
     let procmux = Procmux::toml(TWO_SLEEPERS);
     procmux.wait_for_processes("sleep", 3);
-    let rows = status(&procmux);
+    // A process runs a moment before procmux has taken in its start (its `started` line and
+    // the state `running` come together, in manifest order).
+    let deadline = std::time::Instant::now() + crate::support::DEADLINE;
+    let rows = loop {
+        let rows = status(&procmux);
+        if rows.iter().all(|(_, state, _)| state == "running") {
+            break rows;
+        }
+        assert!(std::time::Instant::now() < deadline, "{rows:#?}");
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    };
     let names: Vec<&str> = rows.iter().map(|r| r.0.as_str()).collect();
     assert_eq!(names, ["web.1", "web.2", "worker"]);
     for (name, state, pid) in &rows {

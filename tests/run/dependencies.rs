@@ -358,6 +358,10 @@ fn shutdown_stops_dependents_first_each_with_its_own_grace() {
             said(l, name, &format!("{name} up"))
         });
     }
+    // `up` is said by the shell, which may be before its background child has become
+    // `sleep`: a TERM to that child while it is still the shell goes to the inherited trap
+    // and is lost, and the sleep then lives until its grace ends. Wait for all three.
+    procmux.wait_for_processes("sleep", 3);
     let procmux = {
         let mut procmux = procmux;
         procmux.signal(nix::sys::signal::Signal::SIGINT);
