@@ -51,6 +51,22 @@ fn started_pid(procmux: &Procmux, name: &str) -> i32 {
     line[prefix.len()..].parse().unwrap()
 }
 
+/// The status once `count` sleeps run and procmux has taken in every start: a process runs
+/// a moment before that (its `started` line and the state `running` come together, in
+/// manifest order).
+fn all_running(procmux: &Procmux, count: usize) -> Vec<(String, String, Option<i32>)> {
+    procmux.wait_for_processes("sleep", count);
+    let deadline = std::time::Instant::now() + crate::support::DEADLINE;
+    loop {
+        let rows = status(procmux);
+        if rows.iter().all(|(_, state, _)| state == "running") {
+            return rows;
+        }
+        assert!(std::time::Instant::now() < deadline, "{rows:#?}");
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+}
+
 fn stop_all(mut procmux: Procmux) {
     procmux.signal(Signal::SIGTERM);
     assert_eq!(code(procmux.wait_exit()), 143);
@@ -64,18 +80,7 @@ const TWO_SLEEPERS: &str = "\
 #[test]
 fn status_shows_the_real_pids() {
     let procmux = Procmux::toml(TWO_SLEEPERS);
-    procmux.wait_for_processes("sleep", 3);
-    // A process runs a moment before procmux has taken in its start (its `started` line and
-    // the state `running` come together, in manifest order).
-    let deadline = std::time::Instant::now() + crate::support::DEADLINE;
-    let rows = loop {
-        let rows = status(&procmux);
-        if rows.iter().all(|(_, state, _)| state == "running") {
-            break rows;
-        }
-        assert!(std::time::Instant::now() < deadline, "{rows:#?}");
-        std::thread::sleep(std::time::Duration::from_millis(10));
-    };
+    let rows = all_running(&procmux, 3);
     let names: Vec<&str> = rows.iter().map(|r| r.0.as_str()).collect();
     assert_eq!(names, ["web.1", "web.2", "worker"]);
     for (name, state, pid) in &rows {
@@ -95,8 +100,7 @@ fn status_shows_the_real_pids() {
 #[test]
 fn restart_of_one_instance_changes_only_its_pid_and_returns_once_it_runs() {
     let procmux = Procmux::toml(TWO_SLEEPERS);
-    procmux.wait_for_processes("sleep", 3);
-    let before = status(&procmux);
+    let before = all_running(&procmux, 3);
     let output = procmux.client(&["restart", "web.1"]);
     assert!(output.status.success(), "{}", text(&output.stderr));
     let said = text(&output.stdout);
@@ -121,7 +125,7 @@ fn restart_of_one_instance_changes_only_its_pid_and_returns_once_it_runs() {
 #[test]
 fn a_stopped_process_stays_stopped_without_stopping_the_stack() {
     let mut procmux = Procmux::toml(TWO_SLEEPERS);
-    procmux.wait_for_processes("sleep", 3);
+    all_running(&procmux, 3);
     let output = procmux.client(&["stop", "worker"]);
     assert!(output.status.success(), "{}", text(&output.stderr));
     assert_eq!(text(&output.stdout), "stopped worker\n");
@@ -228,8 +232,7 @@ fn a_follower_that_reads_nothing_does_not_slow_the_children() {
 #[test]
 fn an_unknown_name_exits_2_and_changes_nothing() {
     let procmux = Procmux::toml(TWO_SLEEPERS);
-    procmux.wait_for_processes("sleep", 3);
-    let before = status(&procmux);
+    let before = all_running(&procmux, 3);
     let output = procmux.client(&["restart", "web.1", "wroker"]);
     assert_eq!(output.status.code(), Some(2));
     assert!(

@@ -117,6 +117,15 @@ impl Jobs {
                 spawned_key.clone(),
             );
             let outcome = move || {
+                // First, so that once the `started` line can be seen, the loop has the event
+                // ahead of any request that line prompts (`procmux status` says `running`).
+                // The loop takes it only after this closure, tap and pumps in place.
+                let _ = events.send(Event::Spawned {
+                    key,
+                    generation,
+                    pid: child_pid,
+                    at,
+                });
                 // Queued before the pumps start, so it comes before the child's first line.
                 mux.system(
                     &Message::Started {
@@ -137,12 +146,6 @@ impl Jobs {
                     handles.push(mux::spawn_pump(stderr, source.stderr()));
                 }
                 lock(&pumps).handles = handles;
-                let _ = events.send(Event::Spawned {
-                    key,
-                    generation,
-                    pid: child_pid,
-                    at,
-                });
                 let _ = turn_came.send(());
             };
             *lock(&outcome_slot) = Some(Box::new(outcome));
