@@ -85,12 +85,13 @@ pub struct Jobs {
 }
 
 /// How many starts may be spawning at once. A spawn blocks a thread of tokio's blocking pool
-/// until its child has exec'd (see `supervisor::task::spawn`), while the loop goes on: two
-/// at once keep both cores of a small machine busy (under process-group tracking, 1,000
-/// processes all running in 1.3 s instead of 1.8 s one at a time, 100 in 0.15 s instead of
-/// 0.16 s: `PROCMUX_TRACKING=group benches/compare.sh --workloads fleet,fleet1000`). Under cgroup tracking the spawn forks
-/// (its cgroup is joined between fork and exec), and forks of one process take turns on its
-/// memory map, so a wider window gains nothing there; nor does it beyond two cores.
+/// until its child has exec'd (see `supervisor::task::spawn`), while the loop goes on. Two at
+/// once keep both cores of a small machine busy: under process-group tracking, 1,000
+/// processes all ran in 1.3 s instead of 1.8 s one at a time (back to back, with
+/// `PROCMUX_TRACKING=group benches/compare.sh --workloads fleet,fleet1000`), about 1.5x bare
+/// `sh &`; three at once measured the same as two. Under cgroup tracking the spawn forks (its
+/// cgroup is joined between fork and exec), and forks of one process take turns on its
+/// memory map, so a wider window gains nothing there.
 pub const START_WINDOW: usize = 2;
 
 /// What a finished start makes visible, run when its turn comes (see [`StartOrder`]).
