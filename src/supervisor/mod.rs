@@ -210,6 +210,12 @@
 //! - **`SpawnOptions` has more fields** (`parent_death_signal`, `leftover_stop`): build it
 //!   with `..Default::default()`, as upstream recommends; a literal that names every
 //!   upstream field and nothing else does not compile.
+//! - **The spawn runs on tokio's blocking pool** (the spawn hook and the spawned hook still
+//!   run in the job task): a spawn blocks until its child has exec'd, and on a one-thread
+//!   runtime that would stall every other task meanwhile. A spawn function therefore runs on
+//!   a pool thread, and a command with a parent-death signal spawns in the job task itself,
+//!   since the kernel sends that signal when the spawning *thread* ends. Upstream spawns in
+//!   the job task.
 //! - **`JobTaskContext` has a `run` field** (what the run owns); reading code is unaffected.
 //! - **The hook types are `Arc`s**, as upstream's, but [`job::HookFuture`] only needs `Send`
 //!   (upstream's boxed futures are `Send + Sync`): closures port unchanged.
