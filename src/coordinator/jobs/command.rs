@@ -57,7 +57,7 @@ impl Jobs {
 /// The supervisor command for an instance: grouped, so that signals reach the whole tree it
 /// starts; with a parent-death signal, so that a SIGKILLed procmux does not leave it running
 /// (dropped at spawn time while a watchdog runs, which covers it); and without a shell when
-/// the command needs none (see [`direct_argv`]).
+/// the command needs none (see `coordinator::plain::direct_argv`).
 pub fn command_for(spec: &InstanceSpec) -> Command {
     let program = match &spec.command {
         ProcessCommand::Shell { shell, command } => match direct_argv(shell, command) {
