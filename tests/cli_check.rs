@@ -317,3 +317,51 @@ fn check_warns_of_programs_that_cannot_start_and_still_succeeds() {
         ))
         .stderr(predicate::str::contains("ok may not start").not());
 }
+
+/// `check` under open-files limits set by `ulimit` (soft, or soft and hard at once).
+fn check_under_ulimit(ulimit: &str) -> std::process::Output {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(
+        dir.path().join("procmux.toml"),
+        "[processes.many]\ncommand = \"sleep 1000\"\ninstances = 400\n",
+    )
+    .expect("write");
+    std::process::Command::new("sh")
+        .args([
+            "-c",
+            &format!("ulimit {ulimit} 1024 && exec \"$0\" check"),
+            env!("CARGO_BIN_EXE_procmux"),
+        ])
+        .current_dir(dir.path())
+        .output()
+        .expect("sh runs")
+}
+
+#[test]
+fn check_warns_when_the_fleet_cannot_fit_in_the_open_files_limit() {
+    // Soft and hard at 1,024: `run` cannot raise it, and 400 instances need about 1,264.
+    let output = check_under_ulimit("-n");
+    assert!(output.status.success());
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains(
+            "warning: 400 instances need about 1264 open files, and the limit is 1024: \
+             some will fail to start"
+        ),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    // A soft limit of 1,024 under a higher hard one is what `run` raises: no warning.
+    let (_, hard) = nix::sys::resource::getrlimit(nix::sys::resource::Resource::RLIMIT_NOFILE)
+        .expect("the open-files limit");
+    if hard < 2048 {
+        eprintln!("skipped the second half: the hard limit here is {hard}");
+        return;
+    }
+    let output = check_under_ulimit("-Sn");
+    assert!(output.status.success());
+    assert!(
+        !String::from_utf8_lossy(&output.stderr).contains("open files"),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}

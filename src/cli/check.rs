@@ -45,7 +45,12 @@ pub fn run(args: &CheckArgs) -> ExitCode {
             print_notices(&loaded.notices);
             super::print_warnings(&loaded.warnings);
             let path = options.inherited_env.get("PATH").map(String::as_str);
-            for warning in start_problems(&loaded.manifest, path) {
+            let open_files =
+                super::open_files::foreseen_shortfall(loaded.manifest.instances().count());
+            for warning in start_problems(&loaded.manifest, path)
+                .into_iter()
+                .chain(open_files)
+            {
                 super::print_diagnostic(&format!("warning: {warning}\n"));
             }
             let text = if args.env {

@@ -47,6 +47,13 @@ pub fn shortfall(instances: usize, limit: u64) -> Option<String> {
     })
 }
 
+/// The warning `run` would give for a fleet of `instances`, without changing the limit
+/// (`procmux check`).
+pub fn foreseen_shortfall(instances: usize) -> Option<String> {
+    let (soft, hard) = getrlimit(Resource::RLIMIT_NOFILE).ok()?;
+    shortfall(instances, raised(soft, hard).unwrap_or(soft))
+}
+
 /// Raises the soft limit for a fleet of `instances` (see the module's docs). Gives a warning
 /// to show when the limit stays too small, or cannot be read or set.
 pub fn raise_for(instances: usize) -> Option<String> {
