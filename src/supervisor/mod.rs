@@ -231,7 +231,9 @@
 //! - **`Shell::cmd` exists on every platform** (upstream: Windows only); `Shell::new` quotes
 //!   except on Windows, as upstream.
 //! - **Extra API**: the spawned, exit and leftovers hooks, output capture, the
-//!   parent-death signal, `start_job_with` and [`tracking`], `Leftovers`, `RunInfo`.
+//!   parent-death signal, `start_job_with` and [`tracking`], `Leftovers`, `RunInfo`, and
+//!   [`setup::ChildSetup`], which lets a job under cgroup tracking spawn by a vfork-style
+//!   clone that joins the cgroup before `exec` instead of std's fork.
 
 pub mod command;
 mod end;
@@ -247,12 +249,15 @@ mod pdeathsig;
 mod priority;
 mod program;
 mod run;
+pub mod setup;
 mod shell;
 mod shell_rule;
 mod signal;
 mod state;
 mod task;
 pub mod tracking;
+#[cfg(target_os = "linux")]
+mod vfork;
 
 pub use end::ProcessEnd;
 pub use signal::{Signal, UnknownSignal};

@@ -8,7 +8,7 @@
 //! `started` line, which waits for the starts before it (see `start_order.rs`), a matter of
 //! a spawn or two.
 
-use std::process::Stdio;
+use std::ffi::OsString;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -18,6 +18,7 @@ use tokio::sync::oneshot;
 use crate::manifest::{InstanceSpec, ReadyKind};
 use crate::mux::{self, PumpHandle, Tap};
 use crate::supervisor::job::{CommandState, start_job_with};
+use crate::supervisor::setup::ChildSetup;
 
 use super::super::event::{Event, InstanceKey};
 use super::super::messages::Message;
@@ -49,24 +50,21 @@ impl Jobs {
         let last_error = Arc::new(Mutex::new(None));
         let deleted = Arc::new(AtomicBool::new(false));
 
-        let cwd = spec.cwd.clone();
-        let env = spec.env.clone();
-        let stdin = self.stdin.as_ref().map(|pipe| Arc::clone(&pipe.read));
+        // Declared rather than set on the command, so that under cgroup tracking the job can
+        // spawn by vfork (see `supervisor::setup`).
+        let setup = ChildSetup {
+            arg0: arg0.map(OsString::from),
+            cwd: Some(spec.cwd.clone()),
+            env: Arc::new(
+                spec.env
+                    .iter()
+                    .map(|(key, value)| (key.into(), value.into()))
+                    .collect(),
+            ),
+            stdin: self.stdin.as_ref().map(|pipe| Arc::clone(&pipe.read)),
+        };
         drop(job.set_spawn_hook(move |command, _| {
-            let child_stdin = match &stdin {
-                Some(read) => read.try_clone().map_or_else(|_| Stdio::null(), Stdio::from),
-                None => Stdio::null(),
-            };
-            let command = command.command_mut();
-            if let Some(arg0) = &arg0 {
-                command.arg0(arg0);
-            }
-            command
-                .current_dir(&cwd)
-                .envs(&env)
-                .stdin(child_stdin)
-                .stdout(Stdio::piped())
-                .stderr(Stdio::piped());
+            command.wrap(setup.clone());
         }));
 
         let source = self.source(

@@ -1,6 +1,8 @@
 //! Spawning a run: the spawn hook, the run's cgroup, the spawn itself (by `CommandWrap`, a
-//! spawn function or a spawn child function) with the leader registered before the orphan
-//! reaper may look, then the spawned hook.
+//! spawn function or a spawn child function; or, under cgroup tracking when the hook declared
+//! a [`ChildSetup`], by the vfork-style clone of `supervisor::vfork`, which joins the cgroup
+//! without std's fork) with the leader registered before the orphan reaper may look, then the
+//! spawned hook.
 //!
 //! # Off the job task's thread
 //!
@@ -20,6 +22,8 @@
 //! result is dropped there and the guards kill what was started.
 
 use std::io;
+#[cfg(target_os = "linux")]
+use std::os::fd::AsFd;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Instant;
@@ -28,15 +32,21 @@ use nix::unistd::Pid;
 use process_wrap::tokio::{ChildWrapper, CommandWrap};
 
 use super::{SpawnHook, SpawnWith, Task};
+use crate::supervisor::command::Command;
 use crate::supervisor::run::Run;
+#[cfg(target_os = "linux")]
+use crate::supervisor::setup::ChildSetup;
 use crate::supervisor::state::{CommandState, RunInfo, SpawnGuard};
 #[cfg(target_os = "linux")]
-use crate::supervisor::tracking::cgroup::CgroupRoot;
+use crate::supervisor::tracking::cgroup::{CgroupRoot, RunCgroup};
 use crate::supervisor::tracking::registry::registry;
+#[cfg(target_os = "linux")]
+use crate::supervisor::vfork;
 
 /// Everything one spawn needs, moved to the thread that does it.
 struct Spawn {
     wrap: CommandWrap,
+    command: Arc<Command>,
     spawn_with: Option<SpawnWith>,
     /// Where the run's cgroup is made, under cgroup tracking.
     #[cfg(target_os = "linux")]
@@ -72,6 +82,7 @@ impl Task {
         let external = matches!(self.hooks.spawn_with, Some(SpawnWith::Child(_)));
         let spawn = Spawn {
             wrap,
+            command: Arc::clone(&self.command),
             spawn_with: self.hooks.spawn_with.clone(),
             #[cfg(target_os = "linux")]
             cgroups: self.tracker.as_ref().and_then(|t| t.cgroups()).cloned(),
@@ -145,6 +156,7 @@ impl Spawn {
     fn run(self) -> Spawned {
         let Self {
             mut wrap,
+            command,
             spawn_with,
             #[cfg(target_os = "linux")]
             cgroups,
@@ -155,13 +167,18 @@ impl Spawn {
         #[cfg(target_os = "linux")]
         let mut cgroup = None;
         #[cfg(target_os = "linux")]
+        let mut vfork_setup = None;
+        #[cfg(target_os = "linux")]
         if owns_group
             && !external
             && let Some(root) = cgroups
         {
             match root.new_run() {
                 Ok(run) => {
-                    if let Some(join) = run.join() {
+                    vfork_setup = vfork_setup_for(&wrap, &command, spawn_with.is_some());
+                    if vfork_setup.is_none()
+                        && let Some(join) = run.join()
+                    {
                         wrap.wrap(join);
                     }
                     cgroup = Some(run);
@@ -171,10 +188,18 @@ impl Spawn {
             }
         }
         let spawning = registry().spawning();
-        let spawned = match &spawn_with {
-            None => wrap.spawn(),
-            Some(SpawnWith::Fn(spawn)) => wrap.spawn_with(|command| spawn(command)),
-            Some(SpawnWith::Child(spawn)) => wrap.spawn_with_child(|command| spawn(command)),
+        #[cfg(target_os = "linux")]
+        let by_vfork = vfork_setup.as_ref().zip(cgroup.as_ref());
+        #[cfg(not(target_os = "linux"))]
+        let by_vfork: Option<((), ())> = None;
+        let spawned = match (&spawn_with, by_vfork) {
+            #[cfg(target_os = "linux")]
+            (None, Some((setup, cgroup))) => {
+                wrap.spawn_with_child(|_| spawn_by_vfork(&command, setup, cgroup))
+            }
+            (None, _) => wrap.spawn(),
+            (Some(SpawnWith::Fn(spawn)), _) => wrap.spawn_with(|command| spawn(command)),
+            (Some(SpawnWith::Child(spawn)), _) => wrap.spawn_with_child(|command| spawn(command)),
         };
         let outcome = spawned.map(|child| {
             let pid = child.id();
@@ -205,6 +230,50 @@ impl Spawn {
     }
 }
 
+/// The setup to spawn with by vfork (see `supervisor::vfork`), when the spawn hook declared
+/// it, nothing else makes the child, and the program is given by path.
+#[cfg(target_os = "linux")]
+fn vfork_setup_for(
+    wrap: &CommandWrap,
+    command: &Command,
+    spawn_function: bool,
+) -> Option<ChildSetup> {
+    if spawn_function || command.options.parent_death_signal.is_some() {
+        return None;
+    }
+    let setup = wrap.get_wrap::<ChildSetup>()?;
+    let (program, _) = command.program.argv();
+    crate::supervisor::vfork::spawnable(&program).then(|| setup.clone())
+}
+
+/// Spawns the command by vfork, joining the run's cgroup before `exec`.
+#[cfg(target_os = "linux")]
+fn spawn_by_vfork(
+    command: &Command,
+    setup: &ChildSetup,
+    cgroup: &RunCgroup,
+) -> io::Result<Box<dyn ChildWrapper>> {
+    use crate::supervisor::program::Args;
+    let procs = cgroup
+        .procs()
+        .ok_or_else(|| io::Error::other("the run's cgroup was already joined"))?;
+    let (program, args) = command.program.argv();
+    let (Args::Quoted(args) | Args::Raw(args)) = args;
+    let plan = vfork::Plan {
+        program: &program,
+        args: &args,
+        arg0: setup.arg0.as_deref(),
+        cwd: setup.cwd.as_deref(),
+        env: &setup.env,
+        stdin: setup.stdin.as_deref().map(AsFd::as_fd),
+        session: command.options.session,
+        grouped: command.options.owns_group(),
+        reset_sigmask: command.options.reset_sigmask,
+        cgroup_procs: Some(procs),
+    };
+    Ok(Box::new(vfork::spawn(&plan)?))
+}
+
 /// Whether a child made by someone else leads its own process group (only then may the job
 /// signal "its" group: the group of a child that does not lead one could be procmux's own).
 fn leads_own_group(pid: Pid) -> bool {
@@ -214,4 +283,53 @@ fn leads_own_group(pid: Pid) -> bool {
 #[cfg(target_os = "linux")]
 fn run_cgroup_path(run: &Run) -> Option<std::path::PathBuf> {
     run.cgroup_path().map(std::path::Path::to_path_buf)
+}
+
+#[cfg(all(test, target_os = "linux"))]
+mod tests {
+    use super::*;
+    use crate::supervisor::Signal;
+    use crate::supervisor::command::{Program, SpawnOptions};
+
+    fn command(prog: &str, options: SpawnOptions) -> Command {
+        Command {
+            program: Program::Exec {
+                prog: prog.into(),
+                args: Vec::new(),
+            },
+            options,
+        }
+    }
+
+    fn declared(command: &Command) -> CommandWrap {
+        let mut wrap = command.to_spawnable();
+        wrap.wrap(ChildSetup::default());
+        wrap
+    }
+
+    #[test]
+    fn a_declared_setup_and_a_program_by_path_spawn_by_vfork() {
+        let grouped = SpawnOptions {
+            grouped: true,
+            ..SpawnOptions::default()
+        };
+        let by_path = command("/bin/sleep", grouped);
+        assert!(vfork_setup_for(&declared(&by_path), &by_path, false).is_some());
+        // Not declared: the hook may have set anything on the command.
+        assert!(vfork_setup_for(&by_path.to_spawnable(), &by_path, false).is_none());
+        // A spawn function makes the child itself.
+        assert!(vfork_setup_for(&declared(&by_path), &by_path, true).is_none());
+        // A bare name is looked up in PATH by std's execvp.
+        let by_name = command("sleep", grouped);
+        assert!(vfork_setup_for(&declared(&by_name), &by_name, false).is_none());
+        // The parent-death signal is set by std's pre_exec, on the job task's thread.
+        let with_pdeathsig = command(
+            "/bin/sleep",
+            SpawnOptions {
+                parent_death_signal: Some(Signal::ForceStop),
+                ..grouped
+            },
+        );
+        assert!(vfork_setup_for(&declared(&with_pdeathsig), &with_pdeathsig, false).is_none());
+    }
 }

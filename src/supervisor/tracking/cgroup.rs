@@ -235,6 +235,11 @@ impl RunCgroup {
             .map(|procs| JoinCgroup(Arc::clone(procs)))
     }
 
+    /// The run's `cgroup.procs`, open for writing, until the child has spawned.
+    pub(crate) fn procs(&self) -> Option<&File> {
+        self.procs.as_deref()
+    }
+
     /// Closes the parent's copy of `cgroup.procs`, once the child has joined.
     pub(crate) fn spawned(&mut self) {
         self.procs = None;
