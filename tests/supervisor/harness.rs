@@ -14,6 +14,7 @@ use nix::unistd::Pid;
 use procmux::supervisor::ProcessEnd;
 use procmux::supervisor::command::SpawnOptions;
 use procmux::supervisor::job::{CommandState, Job, Leftovers, RunInfo, start_job, start_job_with};
+use procmux::supervisor::setup::ChildSetup;
 use procmux::supervisor::tracking::Tracker;
 use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
 use tokio::task::JoinHandle;
@@ -30,6 +31,9 @@ pub enum Mode {
     Plain,
     /// `start_job_with` this tracker.
     Tracked(Arc<Tracker>),
+    /// `start_job_with` this tracker, the shell given by path and the child's setup declared
+    /// as a [`ChildSetup`]: under cgroups, the job spawns by vfork instead of std's fork.
+    Declared(Arc<Tracker>),
 }
 
 /// Something that happened to the job.
@@ -79,24 +83,39 @@ impl Harness {
     /// A job (not started) running the shell line `line`, in which `$SCRATCH` names a scratch
     /// directory.
     pub async fn new(line: &str, options: SpawnOptions, mode: &Mode) -> Self {
-        let command = shell(line, options);
         let (job, task) = match mode {
-            Mode::Plain => start_job(command),
-            Mode::Tracked(tracker) => start_job_with(command, Arc::clone(tracker)),
+            Mode::Plain => start_job(shell(line, options)),
+            Mode::Tracked(tracker) => start_job_with(shell(line, options), Arc::clone(tracker)),
+            Mode::Declared(tracker) => {
+                start_job_with(shell_at("/bin/sh", line, options), Arc::clone(tracker))
+            }
         };
         let token = unique_token();
         let scratch = Scratch::new();
         let log: Arc<Mutex<Vec<(Instant, Happened)>>> = Arc::default();
         let (tag, dir) = (token.clone(), scratch.path(""));
-        job.set_spawn_hook(move |command, _| {
-            command
-                .command_mut()
-                .env(TAG, &tag)
-                .env("SCRATCH", &dir)
-                .stdin(Stdio::null())
-                .stdout(Stdio::piped())
-                .stderr(Stdio::piped());
-        });
+        if matches!(mode, Mode::Declared(_)) {
+            let setup = ChildSetup {
+                env: Arc::new(vec![
+                    (TAG.into(), tag.into()),
+                    ("SCRATCH".into(), dir.into()),
+                ]),
+                ..ChildSetup::default()
+            };
+            job.set_spawn_hook(move |command, _| {
+                command.wrap(setup.clone());
+            });
+        } else {
+            job.set_spawn_hook(move |command, _| {
+                command
+                    .command_mut()
+                    .env(TAG, &tag)
+                    .env("SCRATCH", &dir)
+                    .stdin(Stdio::null())
+                    .stdout(Stdio::piped())
+                    .stderr(Stdio::piped());
+            });
+        }
         let spawned = Arc::clone(&log);
         job.set_spawned_hook(move |child, ctx| {
             let info = ctx.run.cloned().expect("the spawned hook knows the run");

@@ -21,9 +21,26 @@ use crate::support::*;
 
 /// A tracker with cgroups, or `None` (with the reason printed) where they cannot be had.
 pub fn cgroup_mode() -> Option<Mode> {
+    cgroup_tracker().map(Mode::Tracked)
+}
+
+/// `cgroup_mode` with the setup declared: the job spawns by vfork.
+pub fn vfork_mode() -> Option<Mode> {
+    cgroup_tracker().map(Mode::Declared)
+}
+
+/// Both cgroup modes (none where cgroups cannot be had).
+pub fn cgroup_modes() -> Vec<Mode> {
+    [cgroup_mode(), vfork_mode()]
+        .into_iter()
+        .flatten()
+        .collect()
+}
+
+fn cgroup_tracker() -> Option<std::sync::Arc<Tracker>> {
     let tracker = Tracker::detect_with(TrackingRequest::CgroupOnly);
     match tracker.tracking() {
-        Tracking::Cgroup { .. } => Some(Mode::Tracked(tracker)),
+        Tracking::Cgroup { .. } => Some(tracker),
         Tracking::ProcessGroup { reason } => {
             eprintln!("skipped: no cgroup tracking here ({reason})");
             None
@@ -311,8 +328,8 @@ pub fn state_letter(pid: i32) -> Option<char> {
         .and_then(|s| s.chars().next())
 }
 
-/// A test per mode: plain process groups and cgroups.
-macro_rules! in_both_modes {
+/// A test per mode: plain process groups, cgroups, and cgroups with the vfork spawn.
+macro_rules! in_every_mode {
     ($($name:ident),* $(,)?) => {
         mod plain {
             $(
@@ -332,10 +349,20 @@ macro_rules! in_both_modes {
                 }
             )*
         }
+        mod cgroup_vfork {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    if let Some(mode) = super::vfork_mode() {
+                        super::$name(&mode).await;
+                    }
+                }
+            )*
+        }
     };
 }
 
-in_both_modes!(
+in_every_mode!(
     trap_behind_a_wrapper_completes_within_the_grace,
     trap_that_does_not_exit_prints_then_dies_at_the_grace,
     ignoring_term_behind_a_wrapper_dies_at_the_grace,

@@ -23,9 +23,14 @@ pub fn grouped() -> SpawnOptions {
 }
 
 pub fn shell(line: &str, options: SpawnOptions) -> Arc<Command> {
+    shell_at("sh", line, options)
+}
+
+/// `shell`, with the shell named as given (a path, say).
+pub fn shell_at(prog: &str, line: &str, options: SpawnOptions) -> Arc<Command> {
     Arc::new(Command {
         program: Program::Shell {
-            shell: Shell::new("sh"),
+            shell: Shell::new(prog),
             command: line.into(),
             args: Vec::new(),
         },

@@ -13,7 +13,7 @@ use procmux::supervisor::job::start_job;
 use procmux::supervisor::tracking::{Tracker, Tracking, TrackingRequest};
 
 use crate::harness::*;
-use crate::ownership::cgroup_mode;
+use crate::ownership::{cgroup_mode, cgroup_modes};
 use crate::support::*;
 
 /// The lines that escape the process group in each of the usual ways, each writing the pid
@@ -43,63 +43,93 @@ const ESCAPES: &[(&str, &str)] = &[
 
 fn tracked(mode: &Mode) -> &std::sync::Arc<Tracker> {
     match mode {
-        Mode::Tracked(tracker) => tracker,
+        Mode::Tracked(tracker) | Mode::Declared(tracker) => tracker,
         Mode::Plain => panic!("a tracked mode"),
     }
 }
 
 #[tokio::test]
 async fn escapes_leave_nothing_after_a_graceful_stop() {
-    let Some(mode) = cgroup_mode() else { return };
-    for (name, line) in ESCAPES {
-        let h = Harness::new(line, grouped(), &mode).await;
-        h.start_ready().await;
-        let pids = Pids::default();
-        let escapee = h.scratch.read_pids("esc", 1, &pids).await[0];
-        assert!(alive(escapee), "{name}: no escapee");
-        let began = Instant::now();
-        within("stop", h.job.stop_with_signal(Signal::Terminate, LONG)).await;
-        assert!(began.elapsed() < LONG / 4, "{name}: waited for the grace");
-        assert!(!alive(escapee), "{name}: the escapee survived");
-        h.assert_no_survivors().await;
-        let cgroup = h.runs()[0].cgroup.clone().expect("a cgroup");
-        assert!(!cgroup.exists(), "{name}: {} left", cgroup.display());
+    for mode in cgroup_modes() {
+        for (name, line) in ESCAPES {
+            let h = Harness::new(line, grouped(), &mode).await;
+            h.start_ready().await;
+            let pids = Pids::default();
+            let escapee = h.scratch.read_pids("esc", 1, &pids).await[0];
+            assert!(alive(escapee), "{name}: no escapee");
+            let began = Instant::now();
+            within("stop", h.job.stop_with_signal(Signal::Terminate, LONG)).await;
+            assert!(began.elapsed() < LONG / 4, "{name}: waited for the grace");
+            assert!(!alive(escapee), "{name}: the escapee survived");
+            h.assert_no_survivors().await;
+            let cgroup = h.runs()[0].cgroup.clone().expect("a cgroup");
+            assert!(!cgroup.exists(), "{name}: {} left", cgroup.display());
+        }
     }
 }
 
 /// The kill reaches escapes too, and ones that ignore the stop signal die at the grace.
 #[tokio::test]
 async fn stubborn_escapes_are_killed_at_the_grace_and_by_stop() {
-    let Some(mode) = cgroup_mode() else { return };
-    let line = r#"setsid sh -c 'trap "" TERM; echo $$ > "$SCRATCH/esc"; exec sleep 1000' & until [ -s "$SCRATCH/esc" ]; do sleep 0.01; done; echo ready; exec sleep 1000"#;
-    let h = Harness::new(line, grouped(), &mode).await;
-    h.start_ready().await;
-    let grace = Duration::from_millis(800);
-    let began = Instant::now();
-    within("stop", h.job.stop_with_signal(Signal::Terminate, grace)).await;
-    assert!(began.elapsed() >= grace);
-    h.assert_no_survivors().await;
+    for mode in cgroup_modes() {
+        let line = r#"setsid sh -c 'trap "" TERM; echo $$ > "$SCRATCH/esc"; exec sleep 1000' & until [ -s "$SCRATCH/esc" ]; do sleep 0.01; done; echo ready; exec sleep 1000"#;
+        let h = Harness::new(line, grouped(), &mode).await;
+        h.start_ready().await;
+        let grace = Duration::from_millis(800);
+        let began = Instant::now();
+        within("stop", h.job.stop_with_signal(Signal::Terminate, grace)).await;
+        assert!(began.elapsed() >= grace);
+        h.assert_no_survivors().await;
 
-    within("start", h.job.start()).await;
-    h.line_at("ready").await;
-    assert!(eventually(|| h.survivors().len() >= 2).await);
-    within("stop", h.job.stop()).await;
-    h.assert_no_survivors().await;
+        within("start", h.job.start()).await;
+        h.line_at("ready").await;
+        assert!(eventually(|| h.survivors().len() >= 2).await);
+        within("stop", h.job.stop()).await;
+        h.assert_no_survivors().await;
+    }
 }
 
 /// A leader that exits leaving an escapee behind: the escapee is a leftover like any other.
 #[tokio::test]
 async fn escapes_of_a_leader_that_exited_are_leftovers() {
-    let Some(mode) = cgroup_mode() else { return };
-    let line = r#"setsid sleep 1000 & echo ready; exit 0"#;
-    let h = Harness::new(line, grouped(), &mode).await;
-    h.start_ready().await;
-    within("to_wait", h.job.to_wait()).await;
-    let news = h.leftovers();
-    assert_eq!(news.len(), 1);
-    assert_eq!(news[0].count, 1);
-    assert_eq!(h.ends().len(), 1);
-    h.assert_no_survivors().await;
+    for mode in cgroup_modes() {
+        let line = r#"setsid sleep 1000 & echo ready; exit 0"#;
+        let h = Harness::new(line, grouped(), &mode).await;
+        h.start_ready().await;
+        within("to_wait", h.job.to_wait()).await;
+        let news = h.leftovers();
+        assert_eq!(news.len(), 1);
+        assert_eq!(news[0].count, 1);
+        assert_eq!(h.ends().len(), 1);
+        h.assert_no_survivors().await;
+    }
+}
+
+/// The leader is in its run's cgroup from its start, whichever way it was spawned.
+#[tokio::test]
+async fn the_leader_starts_in_its_runs_cgroup() {
+    for mode in cgroup_modes() {
+        let h = Harness::new(
+            r#"echo "in $(cut -d: -f3 /proc/$$/cgroup)"; echo ready; exec sleep 1000"#,
+            grouped(),
+            &mode,
+        )
+        .await;
+        h.start_ready().await;
+        let cgroup = h.runs()[0].cgroup.clone().expect("a cgroup");
+        let line = h
+            .lines()
+            .into_iter()
+            .find(|line| line.starts_with("in "))
+            .expect("the cgroup line comes before ready");
+        assert!(
+            cgroup.ends_with(line.trim_start_matches("in /")),
+            "{line} is not {}",
+            cgroup.display()
+        );
+        within("stop", h.job.stop()).await;
+        h.assert_no_survivors().await;
+    }
 }
 
 /// The spawned hook learns each run's pid, group and cgroup; the cgroup exists while the run

@@ -17,7 +17,7 @@ use crate::support::*;
 
 fn tracker_of(mode: &Mode) -> Arc<Tracker> {
     match mode {
-        Mode::Tracked(tracker) => Arc::clone(tracker),
+        Mode::Tracked(tracker) | Mode::Declared(tracker) => Arc::clone(tracker),
         Mode::Plain => panic!("the fallback mode is tracked"),
     }
 }
