@@ -36,7 +36,10 @@ pub(super) struct ChildPlan {
     pub(super) envp: *const *const c_char,
     /// The working directory to change to; null to stay.
     pub(super) cwd: *const c_char,
-    /// The descriptors that become 0, 1 and 2; each is above 2.
+    /// With `CLONE_FILES`: the first descriptor the child does not keep when it unshares the
+    /// table it shares with the parent (see `slots.rs`); -1 without.
+    pub(super) unshare_from: c_int,
+    /// The descriptors that become 0, 1 and 2; each is above 2 (and below `unshare_from`).
     pub(super) stdio: [c_int; 3],
     pub(super) group: NewGroup,
     /// A `cgroup.procs` open for writing, joined before `exec`; -1 for none.
@@ -46,6 +49,9 @@ pub(super) struct ChildPlan {
     /// The `errno` of the step that failed, written by the child; 0 when it reached `execve`
     /// and `execve` succeeded.
     pub(super) error: c_int,
+    /// Set by the child when the unshare itself failed (a kernel before 5.9): the child
+    /// touched no descriptor, and the parent can spawn again without `CLONE_FILES`.
+    pub(super) unshare_failed: bool,
 }
 
 /// The child's entry point, called by `clone` on the child's stack. Never returns: it either
@@ -58,10 +64,34 @@ pub(super) extern "C" fn child_main(plan: *mut c_void) -> c_int {
     // Reading it through a shared reference and writing `error` through the raw pointer
     // afterwards does not overlap: the reference is not used after `become_program` returns.
     unsafe {
-        let error = become_program(&*plan);
+        let (error, unshare_failed) = match unshare((*plan).unshare_from) {
+            Err(error) => (error, true),
+            Ok(()) => (become_program(&*plan), false),
+        };
+        ptr::write_volatile(&raw mut (*plan).unshare_failed, unshare_failed);
         ptr::write_volatile(&raw mut (*plan).error, error);
         libc::_exit(127)
     }
+}
+
+/// Gives the child a table of its own holding only the descriptors below `from` (nothing
+/// above is copied, and so nothing above has to be closed again by `execve`). Before this,
+/// the child shares the parent's table, so it must not change a descriptor.
+fn unshare(from: c_int) -> Result<(), c_int> {
+    let Ok(first) = libc::c_uint::try_from(from) else {
+        return Ok(());
+    };
+    #[allow(unsafe_code)]
+    // SAFETY: `close_range(2)` by number: no pointer; it changes only the child's new table.
+    let done = unsafe {
+        libc::syscall(
+            libc::SYS_close_range,
+            first,
+            libc::c_uint::MAX,
+            libc::CLOSE_RANGE_UNSHARE,
+        )
+    };
+    if done == 0 { Ok(()) } else { Err(last_errno()) }
 }
 
 /// Runs the steps and `execve`; returns only on failure, with the `errno`.
@@ -90,6 +120,10 @@ unsafe fn become_program(plan: &ChildPlan) -> c_int {
                 return last_errno();
             }
         }
+        // The program gets 0, 1 and 2 only: not the descriptors procmux inherited without
+        // close-on-exec either. Without `close_range` (Linux before 5.9), close-on-exec ones
+        // still close at `execve`.
+        libc::syscall(libc::SYS_close_range, 3, libc::c_uint::MAX, 0);
         if !plan.cwd.is_null() && libc::chdir(plan.cwd) != 0 {
             return last_errno();
         }

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use process_wrap::tokio::ChildWrapper;
 use tokio::io::AsyncReadExt;
 
-use super::{Plan, spawn};
+use super::{Plan, spawn, spawn_by};
 
 fn plan<'a>(program: &'a OsStr, args: &'a [OsString]) -> Plan<'a> {
     Plan {
@@ -230,4 +230,55 @@ async fn a_dropped_child_is_killed_and_reaped() {
         assert!(Instant::now() < deadline, "{pid} is still there");
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
+}
+
+/// A program starts with 0, 1 and 2 only, whether the child unshared its table or copied
+/// it: none of this process's descriptors, not even one it holds without close-on-exec.
+#[tokio::test]
+async fn the_program_starts_with_0_1_and_2_only() {
+    let inherited = nix::unistd::dup(std::io::stderr()).unwrap();
+    let flags = nix::fcntl::fcntl(&inherited, nix::fcntl::FcntlArg::F_GETFD).unwrap();
+    assert_eq!(flags & nix::libc::FD_CLOEXEC, 0);
+    // `ls` lists its own directory descriptor too: the highest.
+    let args = sh("ls /proc/self/fd | sort -n | head -n -1 | tr '\\n' ' '");
+    for unshare in [true, false] {
+        let mut child = spawn_by(&plan(OsStr::new("/bin/sh"), &args), unshare).unwrap();
+        let mut out = String::new();
+        let mut stdout = child.stdout().take().unwrap();
+        stdout.read_to_string(&mut out).await.unwrap();
+        assert_eq!(out, "0 1 2 ", "unshare: {unshare}");
+        assert!(child.wait().await.unwrap().success());
+    }
+    drop(inherited);
+}
+
+/// Both ways give the child its setup (the other tests take the default way).
+#[tokio::test]
+async fn copying_the_table_gives_the_same_setup() {
+    let mut input = tempfile::tempfile().unwrap();
+    input.write_all(b"piped in\n").unwrap();
+    std::io::Seek::rewind(&mut input).unwrap();
+    let args = sh("cat; echo oops >&2; exit 3");
+    let plan = Plan {
+        stdin: Some(input.as_fd()),
+        ..plan(OsStr::new("/bin/sh"), &args)
+    };
+    let mut child = spawn_by(&plan, false).unwrap();
+    let (mut out, mut err) = (String::new(), String::new());
+    child
+        .stdout()
+        .take()
+        .unwrap()
+        .read_to_string(&mut out)
+        .await
+        .unwrap();
+    child
+        .stderr()
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .await
+        .unwrap();
+    assert_eq!((out.as_str(), err.as_str()), ("piped in\n", "oops\n"));
+    assert_eq!(child.wait().await.unwrap().code(), Some(3));
 }
