@@ -10,6 +10,7 @@ mod completions;
 mod control;
 mod exec;
 mod export;
+mod inherited_fds;
 mod logs;
 mod open_files;
 mod probe;

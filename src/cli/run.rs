@@ -91,6 +91,7 @@ impl RunArgs {
 
 /// Runs `procmux run`.
 pub fn run(args: &RunArgs) -> ExitCode {
+    super::inherited_fds::close_on_exec_above_stdio();
     let options = match args.manifest.load_options() {
         Ok(options) => options,
         Err(error) => {

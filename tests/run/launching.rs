@@ -226,3 +226,30 @@ fn color_always_colours_the_prefix_only() {
     );
     stop(procmux);
 }
+
+/// A descriptor procmux inherited without close-on-exec (here 7, from the shell that started
+/// it) reaches none of its processes, whichever way they are spawned: they start with 0, 1
+/// and 2 only, as under foreman and honcho.
+#[test]
+fn processes_start_with_stdin_stdout_and_stderr_only() {
+    // `ls` lists its own directory descriptor too: the highest, dropped.
+    let procfile =
+        "fds: ls /proc/self/fd | sort -n | head -n -1 | tr '\\n' ' '; echo end; exec sleep 1000\n";
+    for tracking in ["", "export PROCMUX_TRACKING=group && "] {
+        let procmux = Procmux::start_after(
+            Start {
+                file: "Procfile",
+                manifest: procfile,
+                args: &[],
+                read_stdout: true,
+                files: &[],
+            },
+            &format!("{tracking}exec 7</dev/null"),
+        );
+        let line = procmux.wait_for("the list", |l| l.starts_with("fds") && l.ends_with("end"));
+        let held = std::fs::read_link(format!("/proc/{}/fd/7", procmux.pid()));
+        assert!(held.is_ok(), "procmux did not inherit 7");
+        assert_eq!(line, "fds    | 0 1 2 end", "{tracking}");
+        stop(procmux);
+    }
+}

@@ -98,10 +98,16 @@ impl Procmux {
     /// Like [`start_with`](Self::start_with), with procmux's soft limit on open files set to
     /// `limit` (its hard limit stays), as many desktops start programs.
     pub fn start_with_open_files_limit(start: Start<'_>, limit: u64) -> Self {
-        Self::start_limited(start, &[], Some(limit))
+        Self::start_limited(start, &[], Some(&format!("ulimit -Sn {limit}")))
     }
 
-    fn start_limited(start: Start<'_>, envs: &[(&str, &str)], open_files: Option<u64>) -> Self {
+    /// Like [`start_with`](Self::start_with), started by a shell that runs `prelude` (say,
+    /// `exec 7</dev/null`, to hand procmux a descriptor) and then becomes procmux.
+    pub fn start_after(start: Start<'_>, prelude: &str) -> Self {
+        Self::start_limited(start, &[], Some(prelude))
+    }
+
+    fn start_limited(start: Start<'_>, envs: &[(&str, &str)], prelude: Option<&str>) -> Self {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join(start.file), start.manifest).unwrap();
         for (name, text) in start.files {
@@ -111,7 +117,7 @@ impl Procmux {
         }
         let mut args = vec!["-f", start.file, "--color", "never", "--no-timestamps"];
         args.extend_from_slice(start.args);
-        Self::launch(dir, &args, start.read_stdout, envs, open_files)
+        Self::launch(dir, &args, start.read_stdout, envs, prelude)
     }
 
     /// Starts `procmux run ARGS` in a folder the test prepared itself (symbolic links, a
@@ -126,7 +132,7 @@ impl Procmux {
         args: &[&str],
         read_stdout: bool,
         envs: &[(&str, &str)],
-        open_files: Option<u64>,
+        prelude: Option<&str>,
     ) -> Self {
         let token = new_token();
         // Each test gets its own control socket folder, inside its temporary folder.
@@ -138,15 +144,11 @@ impl Procmux {
         )
         .unwrap();
         let procmux = env!("CARGO_BIN_EXE_procmux");
-        let mut command = match open_files {
-            // The shell sets the limit and becomes procmux: the pid stays the same.
-            Some(limit) => {
+        let mut command = match prelude {
+            // The shell runs the prelude and becomes procmux: the pid stays the same.
+            Some(prelude) => {
                 let mut shell = Command::new("sh");
-                shell.args([
-                    "-c",
-                    &format!("ulimit -Sn {limit} && exec \"$0\" \"$@\""),
-                    procmux,
-                ]);
+                shell.args(["-c", &format!("{prelude} && exec \"$0\" \"$@\""), procmux]);
                 shell
             }
             None => Command::new(procmux),
