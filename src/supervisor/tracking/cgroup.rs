@@ -274,8 +274,11 @@ impl RunCgroup {
 
 impl Drop for RunCgroup {
     fn drop(&mut self) {
-        self.root.watcher.unwatch(&self.watch);
-        if !remove_dir_soon_once(&self.path) {
+        if remove_dir_soon_once(&self.path) {
+            // The kernel dropped the watch with the directory.
+            self.root.watcher.forget(&self.watch);
+        } else {
+            self.root.watcher.unwatch(&self.watch);
             self.root.stale().push(self.path.clone());
         }
     }

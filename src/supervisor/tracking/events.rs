@@ -157,6 +157,15 @@ impl EventsWatcher {
         }
     }
 
+    /// Forgets a watch the kernel has already removed: its file's directory was removed
+    /// (which drops the watch with it), so no `inotify_rm_watch` is needed, a call that took
+    /// about a third of the time of the `rmdir` itself when 1,000 runs stopped at once.
+    pub(crate) fn forget(&self, watch: &Watch) {
+        if let (Some(shared), Some(wd)) = (self.shared.get().and_then(Option::as_ref), watch.wd) {
+            shared.waiters().remove(&wd);
+        }
+    }
+
     /// Stops watching.
     pub(crate) fn unwatch(&self, watch: &Watch) {
         if let (Some(shared), Some(wd)) = (self.shared.get().and_then(Option::as_ref), watch.wd) {
