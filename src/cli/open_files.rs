@@ -1,10 +1,12 @@
 //! The limit on open files (`RLIMIT_NOFILE`): raised at the start of `run` so that a large
 //! fleet fits, with a warning when even the raised limit is too small for it.
 //!
-//! Each instance holds three descriptors in procmux (its stdout and stderr pipes and a pidfd),
-//! so the soft limit many desktops still start programs with, 1,024, stopped a fleet at
-//! about 330 instances with "too many open files". The hard limit is the ceiling an
-//! unprivileged process may raise its own soft limit to, and it is usually far higher.
+//! Each instance holds up to five descriptors in procmux (its stdout and stderr pipes, a
+//! pidfd, and under cgroup tracking its cgroup's `cgroup.procs` and `cgroup.events`, kept open
+//! so that a stop reads them without opening them), so the soft limit many desktops still
+//! start programs with, 1,024, stopped a fleet of three descriptors each at about 330
+//! instances with "too many open files". The hard limit is the ceiling an unprivileged
+//! process may raise its own soft limit to, and it is usually far higher.
 //!
 //! Decision: raise the soft limit to the hard one, capped at [`RAISED_LIMIT`], and never
 //! lower it. The children inherit the raised limit (a spawn that reset it would need code
@@ -18,8 +20,9 @@ use nix::sys::resource::{Resource, getrlimit, setrlimit};
 /// The soft limit procmux raises to, at most (the hard limit may be lower).
 pub const RAISED_LIMIT: u64 = 65_536;
 
-/// Descriptors procmux holds for each instance: stdout and stderr pipes, and a pidfd.
-const PER_INSTANCE: u64 = 3;
+/// Descriptors procmux holds for each instance: stdout and stderr pipes, a pidfd, and the
+/// run's `cgroup.procs` and `cgroup.events`.
+const PER_INSTANCE: u64 = 5;
 
 /// Descriptors procmux holds whatever the fleet: stdio, the runtime's, the watchers', the
 /// control socket's, the watchdog's pipe, and a margin for a spawn's pipes in flight.
@@ -95,11 +98,11 @@ mod tests {
 
     #[test]
     fn a_fleet_that_does_not_fit_is_warned_of() {
-        assert_eq!(shortfall(300, 1024), None);
-        let warning = shortfall(400, 1024).expect("400 x 3 + 64 > 1024");
+        assert_eq!(shortfall(190, 1024), None);
+        let warning = shortfall(400, 1024).expect("400 x 5 + 64 > 1024");
         assert_eq!(
             warning,
-            "400 instances need about 1264 open files, and the limit is 1024: some will fail \
+            "400 instances need about 2064 open files, and the limit is 1024: some will fail \
              to start (raise the hard limit, `ulimit -Hn`, or run fewer)"
         );
     }

@@ -146,7 +146,7 @@ fn parallel_starts_keep_manifest_order_and_each_output_follows_its_started_line(
     }
 }
 
-/// Each instance holds three descriptors in procmux: under the soft limit of 1,024 open
+/// Each instance holds up to five descriptors in procmux: under the soft limit of 1,024 open
 /// files that many desktops still give programs, a fleet of 400 used to stop at about 330.
 #[test]
 fn a_fleet_larger_than_a_1024_open_files_limit_starts_whole() {

@@ -62,8 +62,13 @@ async fn escapes_leave_nothing_after_a_graceful_stop() {
             assert!(began.elapsed() < LONG / 4, "{name}: waited for the grace");
             assert!(!alive(escapee), "{name}: the escapee survived");
             h.assert_no_survivors().await;
+            // Removed off the job's thread, soon after the end.
             let cgroup = h.runs()[0].cgroup.clone().expect("a cgroup");
-            assert!(!cgroup.exists(), "{name}: {} left", cgroup.display());
+            assert!(
+                eventually(|| !cgroup.exists()).await,
+                "{name}: {} left",
+                cgroup.display()
+            );
         }
     }
 }
@@ -160,8 +165,10 @@ async fn runs_are_known_and_their_cgroups_removed() {
         assert!(run.cgroup.as_ref().is_some_and(|c| c.starts_with(&root)));
     }
     assert_ne!(runs[0].cgroup, runs[1].cgroup);
+    // Removed off the job's thread, soon after the end.
+    let ended = runs[0].cgroup.clone().unwrap();
     assert!(
-        !runs[0].cgroup.as_ref().unwrap().exists(),
+        eventually(|| !ended.exists()).await,
         "ended run's cgroup left"
     );
     let live: PathBuf = runs[1].cgroup.clone().unwrap();
@@ -170,7 +177,7 @@ async fn runs_are_known_and_their_cgroups_removed() {
     within("delete", h.job.delete()).await;
     let mut h = h;
     within("task", &mut h.task).await.unwrap();
-    assert!(!live.exists());
+    assert!(eventually(|| !live.exists()).await);
     drop(h);
     drop(mode);
     tracker.close();

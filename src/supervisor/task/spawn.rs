@@ -176,10 +176,8 @@ impl Spawn {
             match root.new_run() {
                 Ok(run) => {
                     vfork_setup = vfork_setup_for(&wrap, &command, spawn_with.is_some());
-                    if vfork_setup.is_none()
-                        && let Some(join) = run.join()
-                    {
-                        wrap.wrap(join);
+                    if vfork_setup.is_none() {
+                        wrap.wrap(run.join());
                     }
                     cgroup = Some(run);
                 }
@@ -207,10 +205,6 @@ impl Spawn {
                 spawning.register(pid);
             }
             drop(spawning);
-            #[cfg(target_os = "linux")]
-            if let Some(cgroup) = &mut cgroup {
-                cgroup.spawned();
-            }
             let pgid = pid
                 .and_then(|pid| i32::try_from(pid).ok())
                 .map(Pid::from_raw)
@@ -254,9 +248,7 @@ fn spawn_by_vfork(
     cgroup: &RunCgroup,
 ) -> io::Result<Box<dyn ChildWrapper>> {
     use crate::supervisor::program::Args;
-    let procs = cgroup
-        .procs()
-        .ok_or_else(|| io::Error::other("the run's cgroup was already joined"))?;
+    let procs = cgroup.procs();
     let (program, args) = command.program.argv();
     let (Args::Quoted(args) | Args::Raw(args)) = args;
     let plan = vfork::Plan {

@@ -23,6 +23,7 @@ use process_wrap::tokio::{CommandWrap, CommandWrapper};
 
 use super::events::{EventsWatcher, Watch};
 use super::join::{AfterJoin, join_before_exec};
+use super::removals::Removals;
 
 /// procmux's own cgroup, `procmux-<pid>`, under which every run gets a cgroup.
 pub(crate) struct CgroupRoot {
@@ -30,7 +31,9 @@ pub(crate) struct CgroupRoot {
     next_run: AtomicU64,
     watcher: EventsWatcher,
     /// Run cgroups that could not be removed when their run ended; retried at close.
-    stale: Mutex<Vec<PathBuf>>,
+    stale: Arc<Mutex<Vec<PathBuf>>>,
+    /// Removes the cgroups of ended runs off the caller's thread.
+    removals: Removals,
     closed: AtomicBool,
 }
 
@@ -40,11 +43,13 @@ pub(crate) struct CgroupRoot {
 /// [`discovery`]: super::discovery
 pub(crate) fn create(pid: u32) -> Result<CgroupRoot, String> {
     let path = super::discovery::make_root(pid)?;
+    let stale = Arc::default();
     Ok(CgroupRoot {
         path,
         next_run: AtomicU64::new(1),
         watcher: EventsWatcher::default(),
-        stale: Mutex::default(),
+        removals: Removals::new(remove_dir_soon_once, Arc::clone(&stale)),
+        stale,
         closed: AtomicBool::new(false),
     })
 }
@@ -75,8 +80,13 @@ impl CgroupRoot {
         let number = self.next_run.fetch_add(1, Ordering::Relaxed);
         let path = self.path.join(format!("run-{number}"));
         fs::create_dir(&path)?;
-        let procs = match File::options().write(true).open(path.join("cgroup.procs")) {
-            Ok(procs) => procs,
+        let opened = File::options()
+            .read(true)
+            .write(true)
+            .open(path.join("cgroup.procs"))
+            .and_then(|procs| Ok((procs, File::open(path.join("cgroup.events"))?)));
+        let (procs, events) = match opened {
+            Ok(files) => files,
             Err(err) => {
                 let _ = fs::remove_dir(&path);
                 return Err(err);
@@ -88,7 +98,8 @@ impl CgroupRoot {
         Ok(RunCgroup {
             root: Arc::clone(self),
             path,
-            procs: Some(Arc::new(procs)),
+            procs: Arc::new(procs),
+            events,
             watch,
             has_kill,
         })
@@ -99,6 +110,7 @@ impl CgroupRoot {
         if self.closed.swap(true, Ordering::SeqCst) {
             return;
         }
+        self.removals.finish();
         let runs: Vec<PathBuf> = fs::read_dir(&self.path)
             .map(|entries| {
                 entries
@@ -150,12 +162,18 @@ impl Drop for CgroupRoot {
 /// for its size hint (a cgroup file says 0 anyway): a stop of 1,000 runs reads 2,000 of
 /// them on the loop's thread.
 fn read_small(path: &Path) -> io::Result<String> {
-    use std::io::Read;
-    let mut file = File::open(path)?;
+    read_from_start(&File::open(path)?)
+}
+
+/// The whole text of an open cgroup file, read again from its start (`pread` at offset 0:
+/// the kernel generates it afresh), so that a run reads its files without opening them each
+/// time.
+fn read_from_start(file: &File) -> io::Result<String> {
+    use std::os::unix::fs::FileExt;
     let mut text = Vec::new();
     let mut chunk = [0u8; 1024];
     loop {
-        match file.read(&mut chunk) {
+        match file.read_at(&mut chunk, text.len() as u64) {
             Ok(0) => break,
             Ok(n) => text.extend_from_slice(&chunk[..n]),
             Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
@@ -167,17 +185,25 @@ fn read_small(path: &Path) -> io::Result<String> {
 
 /// Whether a cgroup has processes, from its `cgroup.events`.
 fn populated(dir: &Path) -> io::Result<bool> {
-    let events = read_small(&dir.join("cgroup.events"))?;
-    Ok(events
+    Ok(says_populated(&read_small(&dir.join("cgroup.events"))?))
+}
+
+/// Whether the text of a `cgroup.events` says `populated 1`.
+fn says_populated(events: &str) -> bool {
+    events
         .lines()
         .find_map(|line| line.strip_prefix("populated "))
-        .is_some_and(|value| value.trim() != "0"))
+        .is_some_and(|value| value.trim() != "0")
 }
 
 /// The pids in a cgroup (none if it is gone).
 fn members(dir: &Path) -> Vec<i32> {
-    read_small(&dir.join("cgroup.procs"))
-        .unwrap_or_default()
+    pids_in(&read_small(&dir.join("cgroup.procs")).unwrap_or_default())
+}
+
+/// The pids a `cgroup.procs` lists.
+fn pids_in(procs: &str) -> Vec<i32> {
+    procs
         .lines()
         .filter_map(|line| line.trim().parse().ok())
         .filter(|&pid| pid > 0)
@@ -201,8 +227,11 @@ fn sigkill_members(dir: &Path) {
 pub(crate) struct RunCgroup {
     root: Arc<CgroupRoot>,
     path: PathBuf,
-    /// Open until the child has spawned: its `pre_exec` writes to it.
-    procs: Option<Arc<File>>,
+    /// Open for the run's life: the child writes to it to join (its `pre_exec`, or the vfork
+    /// child), and the run reads its members from it.
+    procs: Arc<File>,
+    /// Open for the run's life, read for `populated`.
+    events: File,
     watch: Watch,
     has_kill: bool,
 }
@@ -228,31 +257,24 @@ impl RunCgroup {
         &self.path
     }
 
-    /// The wrapper to add to the command about to spawn; `None` once spawned.
-    pub(crate) fn join(&self) -> Option<JoinCgroup> {
-        self.procs
-            .as_ref()
-            .map(|procs| JoinCgroup(Arc::clone(procs)))
+    /// The wrapper to add to the command about to spawn.
+    pub(crate) fn join(&self) -> JoinCgroup {
+        JoinCgroup(Arc::clone(&self.procs))
     }
 
-    /// The run's `cgroup.procs`, open for writing, until the child has spawned.
-    pub(crate) fn procs(&self) -> Option<&File> {
-        self.procs.as_deref()
-    }
-
-    /// Closes the parent's copy of `cgroup.procs`, once the child has joined.
-    pub(crate) fn spawned(&mut self) {
-        self.procs = None;
+    /// The run's `cgroup.procs`, open for reading and writing.
+    pub(crate) fn procs(&self) -> &File {
+        &self.procs
     }
 
     /// Whether any process is left. A cgroup that cannot be read counts as empty: it is gone.
     pub(crate) fn populated(&self) -> bool {
-        populated(&self.path).unwrap_or(false)
+        read_from_start(&self.events).is_ok_and(|events| says_populated(&events))
     }
 
     /// The pids in the cgroup now.
     pub(crate) fn members(&self) -> Vec<i32> {
-        members(&self.path)
+        pids_in(&read_from_start(&self.procs).unwrap_or_default())
     }
 
     /// SIGKILLs everything in the cgroup: `cgroup.kill` where the kernel has it (atomic, and
@@ -274,12 +296,17 @@ impl RunCgroup {
 
 impl Drop for RunCgroup {
     fn drop(&mut self) {
-        if remove_dir_soon_once(&self.path) {
-            // The kernel dropped the watch with the directory.
-            self.root.watcher.forget(&self.watch);
+        // No `inotify_rm_watch`: the kernel drops the watch with the directory. One that
+        // cannot be removed yet keeps its watch until it is (its events name no waiter).
+        self.root.watcher.forget(&self.watch);
+        if self.root.closed.load(Ordering::SeqCst) {
+            if !remove_dir_soon_once(&self.path) {
+                self.root.stale().push(self.path.clone());
+            }
         } else {
-            self.root.watcher.unwatch(&self.watch);
-            self.root.stale().push(self.path.clone());
+            self.root
+                .removals
+                .remove_later(std::mem::take(&mut self.path));
         }
     }
 }

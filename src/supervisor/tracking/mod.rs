@@ -52,6 +52,8 @@ pub(crate) mod procfs;
 mod reaper;
 pub(crate) mod registry;
 #[cfg(target_os = "linux")]
+mod removals;
+#[cfg(target_os = "linux")]
 mod sweep;
 
 use std::fmt;
