@@ -232,9 +232,11 @@
 //!   except on Windows, as upstream.
 //! - **Extra API**: the spawned, exit and leftovers hooks, output capture, the
 //!   parent-death signal, `start_job_with` and [`tracking`], `Leftovers`, `RunInfo`, and
-//!   [`setup::ChildSetup`], which lets a job under cgroup tracking spawn by a vfork-style
-//!   clone that joins the cgroup before `exec` instead of std's fork.
+//!   [`setup::ChildSetup`], which lets a job spawn by a vfork-style clone that puts the child
+//!   in its cgroup before `exec`, instead of std's spawn.
 
+#[cfg(target_os = "linux")]
+mod clone3;
 pub mod command;
 mod end;
 pub mod errors;

@@ -32,7 +32,7 @@ pub enum Mode {
     /// `start_job_with` this tracker.
     Tracked(Arc<Tracker>),
     /// `start_job_with` this tracker, the shell given by path and the child's setup declared
-    /// as a [`ChildSetup`]: under cgroups, the job spawns by vfork instead of std's fork.
+    /// as a [`ChildSetup`]: the job spawns by vfork instead of std's spawn.
     Declared(Arc<Tracker>),
 }
 

@@ -1,8 +1,8 @@
 //! Spawning a run: the spawn hook, the run's cgroup, the spawn itself (by `CommandWrap`, a
-//! spawn function or a spawn child function; or, under cgroup tracking when the hook declared
-//! a [`ChildSetup`], by the vfork-style clone of `supervisor::vfork`, which joins the cgroup
-//! without std's fork) with the leader registered before the orphan reaper may look, then the
-//! spawned hook.
+//! spawn function or a spawn child function; or, when the hook declared a [`ChildSetup`], by
+//! the vfork-style clone of `supervisor::vfork`, which puts the child in its cgroup without
+//! std's fork) with the leader registered before the orphan reaper may look, then the spawned
+//! hook.
 //!
 //! # Off the job task's thread
 //!
@@ -167,7 +167,7 @@ impl Spawn {
         #[cfg(target_os = "linux")]
         let mut cgroup = None;
         #[cfg(target_os = "linux")]
-        let mut vfork_setup = None;
+        let vfork_setup = vfork_setup_for(&wrap, &command, spawn_with.is_some());
         #[cfg(target_os = "linux")]
         if owns_group
             && !external
@@ -175,7 +175,6 @@ impl Spawn {
         {
             match root.new_run() {
                 Ok(run) => {
-                    vfork_setup = vfork_setup_for(&wrap, &command, spawn_with.is_some());
                     if vfork_setup.is_none() {
                         wrap.wrap(run.join());
                     }
@@ -187,13 +186,13 @@ impl Spawn {
         }
         let spawning = registry().spawning();
         #[cfg(target_os = "linux")]
-        let by_vfork = vfork_setup.as_ref().zip(cgroup.as_ref());
+        let by_vfork = vfork_setup.as_ref();
         #[cfg(not(target_os = "linux"))]
-        let by_vfork: Option<((), ())> = None;
+        let by_vfork: Option<()> = None;
         let spawned = match (&spawn_with, by_vfork) {
             #[cfg(target_os = "linux")]
-            (None, Some((setup, cgroup))) => {
-                wrap.spawn_with_child(|_| spawn_by_vfork(&command, setup, cgroup))
+            (None, Some(setup)) => {
+                wrap.spawn_with_child(|_| spawn_by_vfork(&command, setup, cgroup.as_ref()))
             }
             (None, _) => wrap.spawn(),
             (Some(SpawnWith::Fn(spawn)), _) => wrap.spawn_with(|command| spawn(command)),
@@ -225,7 +224,9 @@ impl Spawn {
 }
 
 /// The setup to spawn with by vfork (see `supervisor::vfork`), when the spawn hook declared
-/// it, nothing else makes the child, and the program is given by path.
+/// it, nothing else makes the child, the program is given by path and no parent-death signal
+/// is asked for (its `pre_exec` must run on the job task's thread). With or without a
+/// cgroup: the vfork spawn also saves copying and closing procmux's descriptors.
 #[cfg(target_os = "linux")]
 fn vfork_setup_for(
     wrap: &CommandWrap,
@@ -240,15 +241,16 @@ fn vfork_setup_for(
     crate::supervisor::vfork::spawnable(&program).then(|| setup.clone())
 }
 
-/// Spawns the command by vfork, joining the run's cgroup before `exec`.
+/// Spawns the command by vfork, into the run's cgroup when there is one.
 #[cfg(target_os = "linux")]
 fn spawn_by_vfork(
     command: &Command,
     setup: &ChildSetup,
-    cgroup: &RunCgroup,
+    cgroup: Option<&RunCgroup>,
 ) -> io::Result<Box<dyn ChildWrapper>> {
     use crate::supervisor::program::Args;
-    let procs = cgroup.procs();
+    // For the child to be born in the cgroup (`clone3`), when it can be.
+    let dir = cgroup.and_then(|cgroup| std::fs::File::open(cgroup.path()).ok());
     let (program, args) = command.program.argv();
     let (Args::Quoted(args) | Args::Raw(args)) = args;
     let plan = vfork::Plan {
@@ -261,7 +263,8 @@ fn spawn_by_vfork(
         session: command.options.session,
         grouped: command.options.owns_group(),
         reset_sigmask: command.options.reset_sigmask,
-        cgroup_procs: Some(procs),
+        cgroup_procs: cgroup.map(RunCgroup::procs),
+        cgroup_dir: dir.as_ref().map(AsFd::as_fd),
     };
     Ok(Box::new(vfork::spawn(&plan)?))
 }

@@ -41,7 +41,7 @@
 #[cfg(target_os = "linux")]
 pub(crate) mod cgroup;
 #[cfg(target_os = "linux")]
-mod discovery;
+pub(crate) mod discovery;
 #[cfg(target_os = "linux")]
 mod events;
 #[cfg(target_os = "linux")]

@@ -62,6 +62,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use nix::fcntl::OFlag;
 use nix::libc;
 
+use super::clone3;
 use child::{ChildPlan, NewGroup, child_main};
 pub(crate) use handle::PidfdChild;
 use slots::SlotSet;
@@ -82,6 +83,9 @@ pub(crate) struct Plan<'a> {
     pub(crate) reset_sigmask: bool,
     /// The run's `cgroup.procs`, open for writing, to join before `exec`.
     pub(crate) cgroup_procs: Option<&'a File>,
+    /// The run's cgroup directory, open, for the child to be born in it instead (with
+    /// `cgroup_procs` given too, for where that cannot be done).
+    pub(crate) cgroup_dir: Option<BorrowedFd<'a>>,
 }
 
 /// Whether a program can be spawned this way: given by path.
@@ -215,8 +219,8 @@ fn spawn_by(plan: &Plan<'_>, unshare: bool) -> io::Result<PidfdChild> {
             let [stdin, stdout, stderr, cgroup_procs] = slots.raw();
             child_plan.unshare_from = slots.bound();
             child_plan.stdio = [stdin, stdout, stderr];
-            child_plan.cgroup_procs = if procs.is_some() { cgroup_procs } else { -1 };
-            pid = Some(clone_child(&mut child_plan, plan.reset_sigmask, true));
+            let cgroup = procs.map(|_| cgroup_procs);
+            pid = Some(clone_in_cgroup(&mut child_plan, plan, cgroup, true));
         }
         slots.give_back(dev_null);
         loaded?;
@@ -240,8 +244,8 @@ fn spawn_by(plan: &Plan<'_>, unshare: bool) -> io::Result<PidfdChild> {
                 above_stdio(stdout, &mut duplicates)?,
                 above_stdio(stderr, &mut duplicates)?,
             ];
-            child_plan.cgroup_procs = procs.map_or(-1, |_| cgroup_procs.as_raw_fd());
-            clone_child(&mut child_plan, plan.reset_sigmask, false)?
+            let cgroup = procs.map(|_| cgroup_procs.as_raw_fd());
+            clone_in_cgroup(&mut child_plan, plan, cgroup, false)?
         }
     };
     drop((stdout_write, stderr_write));
@@ -274,18 +278,45 @@ fn empty_sigset() -> libc::sigset_t {
     }
 }
 
+/// Whether `clone3` with `CLONE_INTO_CGROUP` works here: assumed until it fails as unknown.
+static CLONE3_WORKS: AtomicBool = AtomicBool::new(cfg!(target_arch = "x86_64"));
+
+/// Clones the child into the plan's cgroup, if any: born there by `clone3` where it can be,
+/// else joining by a write to `procs` (the child's copy of the run's `cgroup.procs`).
+fn clone_in_cgroup(
+    child_plan: &mut ChildPlan,
+    plan: &Plan<'_>,
+    procs: Option<RawFd>,
+    share_files: bool,
+) -> io::Result<libc::pid_t> {
+    if let (Some(dir), Some(_)) = (plan.cgroup_dir, procs)
+        && CLONE3_WORKS.load(Ordering::Relaxed)
+    {
+        child_plan.cgroup_procs = -1;
+        let into = Some(dir.as_raw_fd());
+        match clone_child(child_plan, plan.reset_sigmask, share_files, into) {
+            Err(error) if error.raw_os_error().is_some_and(clone3::unsupported) => {
+                CLONE3_WORKS.store(false, Ordering::Relaxed);
+            }
+            cloned => return cloned,
+        }
+    }
+    child_plan.cgroup_procs = procs.unwrap_or(-1);
+    clone_child(child_plan, plan.reset_sigmask, share_files, None)
+}
+
 /// Blocks every signal on this thread, clones the child onto this thread's child stack
-/// (sharing the descriptor table with `share_files`), and restores the mask. The child's
-/// mask is the thread's own, or empty with `reset_sigmask`.
+/// (sharing the descriptor table with `share_files`; born in the cgroup directory `into`
+/// when given, by `clone3`), and restores the mask. The child's mask is the thread's own, or
+/// empty with `reset_sigmask`.
 fn clone_child(
     plan: &mut ChildPlan,
     reset_sigmask: bool,
     share_files: bool,
+    into: Option<RawFd>,
 ) -> io::Result<libc::pid_t> {
-    let flags = libc::CLONE_VM
-        | libc::CLONE_VFORK
-        | libc::SIGCHLD
-        | if share_files { libc::CLONE_FILES } else { 0 };
+    let flags =
+        libc::CLONE_VM | libc::CLONE_VFORK | if share_files { libc::CLONE_FILES } else { 0 };
     stack::with_stack(|stack| {
         #[allow(unsafe_code)]
         // SAFETY: `plan` points at strings, arrays and descriptors that live until this
@@ -303,15 +334,35 @@ fn clone_child(
             if !reset_sigmask {
                 plan.mask = previous;
             }
-            let pid = libc::clone(
-                child_main,
-                stack.top(),
-                flags,
-                std::ptr::from_mut(plan).cast(),
-            );
-            let error = io::Error::last_os_error();
+            let arg: *mut std::ffi::c_void = std::ptr::from_mut(plan).cast();
+            let result = match into {
+                #[cfg(target_arch = "x86_64")]
+                Some(cgroup) => {
+                    let (low, size) = stack.region();
+                    let mut args = clone3::CloneArgs::into_cgroup(
+                        u64::try_from(flags).unwrap_or_default(),
+                        low,
+                        size,
+                        cgroup,
+                    );
+                    match clone3::clone3(&mut args, child_main, arg) {
+                        pid if pid < 0 => Err(io::Error::from_raw_os_error(
+                            i32::try_from(-pid).unwrap_or(libc::EINVAL),
+                        )),
+                        pid => Ok(libc::pid_t::try_from(pid).unwrap_or_default()),
+                    }
+                }
+                _ => {
+                    let pid = libc::clone(child_main, stack.top(), flags | libc::SIGCHLD, arg);
+                    if pid < 0 {
+                        Err(io::Error::last_os_error())
+                    } else {
+                        Ok(pid)
+                    }
+                }
+            };
             libc::pthread_sigmask(libc::SIG_SETMASK, &previous, ptr::null_mut());
-            if pid < 0 { Err(error) } else { Ok(pid) }
+            result
         }
     })
 }

@@ -50,6 +50,12 @@ impl ChildStack {
         }
     }
 
+    /// The usable part: its lowest address and its size (the guard page below excluded).
+    pub(super) fn region(&self) -> (*mut c_void, usize) {
+        let guard = self.len - SIZE;
+        (self.base.wrapping_byte_add(guard), SIZE)
+    }
+
     /// The highest address, where the child's stack starts (stacks grow down on every
     /// architecture Linux runs procmux on).
     pub(super) fn top(&self) -> *mut c_void {

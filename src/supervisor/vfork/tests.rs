@@ -28,6 +28,7 @@ fn plan<'a>(program: &'a OsStr, args: &'a [OsString]) -> Plan<'a> {
         grouped: false,
         reset_sigmask: false,
         cgroup_procs: None,
+        cgroup_dir: None,
     }
 }
 
@@ -281,4 +282,41 @@ async fn copying_the_table_gives_the_same_setup() {
         .unwrap();
     assert_eq!((out.as_str(), err.as_str()), ("piped in\n", "oops\n"));
     assert_eq!(child.wait().await.unwrap().code(), Some(3));
+}
+
+/// Under cgroups the child is in its run's cgroup from its start: born there (`clone3`) or,
+/// where that cannot be, joined by a write before `exec`.
+#[tokio::test]
+async fn the_child_is_in_its_cgroup_born_there_or_joined() {
+    let Ok(root) = crate::supervisor::tracking::discovery::make_root(std::process::id()) else {
+        eprintln!("skipped: no cgroups here");
+        return;
+    };
+    let args = sh("grep ^0:: /proc/$$/cgroup");
+    for born in [true, false] {
+        let dir = root.join(format!("run-born-{born}"));
+        std::fs::create_dir(&dir).unwrap();
+        let procs = std::fs::File::options()
+            .read(true)
+            .write(true)
+            .open(dir.join("cgroup.procs"))
+            .unwrap();
+        let opened = std::fs::File::open(&dir).unwrap();
+        let plan = Plan {
+            cgroup_procs: Some(&procs),
+            cgroup_dir: born.then(|| opened.as_fd()),
+            ..plan(OsStr::new("/bin/sh"), &args)
+        };
+        let (out, err, status) = output(&plan).await;
+        assert!(status.success(), "{err}");
+        let name = dir.file_name().unwrap().to_str().unwrap();
+        assert!(out.trim_end().ends_with(&format!("/{name}")), "{out}");
+        drop((procs, opened));
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while std::fs::remove_dir(&dir).is_err() {
+            assert!(Instant::now() < deadline, "{} stayed busy", dir.display());
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+    std::fs::remove_dir(&root).unwrap();
 }
