@@ -145,10 +145,6 @@ pub async fn run(inputs: RunInputs) -> io::Result<i32> {
 
     // Before the first spawn: every job of this run is tracked the same way.
     let tracker = Tracker::detect();
-    if let Some(root) = tracker.cgroup_root() {
-        // Its whole subtree: every instance's cgroup goes under it.
-        let _ = watchdog.track_cgroup(root);
-    }
     let root = manifest.settings.root.clone();
     let (start_done, mut starts_done) = mpsc::unbounded_channel::<()>();
     {

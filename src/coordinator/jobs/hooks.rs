@@ -76,6 +76,10 @@ impl Jobs {
         let mux = self.mux.clone();
         let events = self.events.clone();
         let spawned_pid = pid.clone();
+        // The group the watchdog was told of for the current process (0: none).
+        let told_watchdog = Arc::new(AtomicU32::new(0));
+        let spawned_told = told_watchdog.clone();
+        let cgroups_watched = self.cgroups_watched;
         let spawned_count = spawns.clone();
         let log_tap: Arc<Mutex<Option<Tap>>> = Arc::default();
         let spawned_tap = log_tap.clone();
@@ -90,15 +94,21 @@ impl Jobs {
         let watchdog = self.watchdog.clone();
         let spawned_outcome: Arc<Mutex<Option<Outcome>>> = Arc::default();
         let outcome_slot = spawned_outcome.clone();
-        drop(job.set_spawned_hook(move |child, _| {
+        drop(job.set_spawned_hook(move |child, context| {
             let at = Instant::now();
             let child_pid = child.id().unwrap_or(0);
             spawned_pid.store(child_pid, Ordering::Relaxed);
             spawned_count.fetch_add(1, Ordering::SeqCst);
             // First, so that from here on a SIGKILLed procmux leaves nothing of this group.
             // The instance leads its own group, so its pid is the group id (0 if it has no
-            // pid, which cannot be tracked and has nothing to kill).
-            let _ = watchdog.track_group(child_pid);
+            // pid, which cannot be tracked and has nothing to kill). Not needed for a run in
+            // its own cgroup: the watchdog kills procmux's whole cgroup, and telling it of
+            // each group woke it twice per process (a twentieth of a stop of 1,000).
+            let in_watched_cgroup =
+                cgroups_watched && context.run.is_some_and(|run| run.cgroup.is_some());
+            if !in_watched_cgroup && watchdog.track_group(child_pid).is_ok() {
+                spawned_told.store(child_pid, Ordering::Relaxed);
+            }
             let stdout = child.stdout().take();
             let stderr = child.stderr().take();
             let (turn_came, turn) = oneshot::channel();
@@ -151,7 +161,7 @@ impl Jobs {
 
         let events = self.events.clone();
         let exit_key = key.clone();
-        let exit_pid = pid.clone();
+        let exit_told = told_watchdog.clone();
         let exit_stop = stop.clone();
         let watchdog = self.watchdog.clone();
         drop(job.set_exit_hook(move |context| {
@@ -160,7 +170,10 @@ impl Jobs {
             } = context.current
             {
                 // The job has reaped its process and what it owned: nothing is left to kill.
-                let _ = watchdog.forget_group(exit_pid.swap(0, Ordering::Relaxed));
+                let told = exit_told.swap(0, Ordering::Relaxed);
+                if told != 0 {
+                    let _ = watchdog.forget_group(told);
+                }
                 let killed = exit_stop
                     .lock()
                     .ok()

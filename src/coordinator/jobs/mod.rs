@@ -70,6 +70,8 @@ pub struct Jobs {
     root: std::path::PathBuf,
     /// Told each instance's process group when it is spawned and when it has ended.
     watchdog: Watchdog,
+    /// Whether the watchdog watches procmux's cgroup, and with it every run's.
+    cgroups_watched: bool,
     /// How every job finds what its process started (cgroup, or process group).
     tracker: Arc<Tracker>,
     /// Programs found in `PATH`, by name, cwd and `PATH`.
@@ -89,9 +91,8 @@ pub struct Jobs {
 /// once keep both cores of a small machine busy: under process-group tracking, 1,000
 /// processes all ran in 1.3 s instead of 1.8 s one at a time (back to back, with
 /// `PROCMUX_TRACKING=group benches/compare.sh --workloads fleet,fleet1000`), about 1.5x bare
-/// `sh &`; three at once measured the same as two. Under cgroup tracking the spawn forks (its
-/// cgroup is joined between fork and exec), and forks of one process take turns on its
-/// memory map, so a wider window gains nothing there.
+/// `sh &`; three at once measured the same as two. (Those figures are from before the vfork
+/// spawn, `supervisor::vfork`, which made each spawn cheaper under both trackings.)
 pub const START_WINDOW: usize = 2;
 
 /// What a finished start makes visible, run when its turn comes (see [`StartOrder`]).
@@ -133,8 +134,9 @@ struct Entry {
 
 impl Jobs {
     /// No jobs yet; events from jobs go to `events`, output to `mux`; start errors show paths
-    /// relative to `root`; process groups go to `watchdog`; jobs track their processes with
-    /// `tracker`.
+    /// relative to `root`; jobs track their processes with `tracker`; `watchdog` is told of
+    /// procmux's cgroup (the subtree of every run's), and of the process group of any run
+    /// that has no cgroup.
     pub fn new(
         mux: Mux,
         events: UnboundedSender<Event>,
@@ -143,6 +145,9 @@ impl Jobs {
         tracker: Arc<Tracker>,
         start_done: UnboundedSender<()>,
     ) -> Self {
+        let cgroups_watched = tracker
+            .cgroup_root()
+            .is_some_and(|root| watchdog.track_cgroup(root).is_ok());
         let stdin = match nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC) {
             Ok((read, write)) => Some(StdinPipe {
                 read: Arc::new(read),
@@ -163,6 +168,7 @@ impl Jobs {
             stdin,
             root,
             watchdog,
+            cgroups_watched,
             tracker,
             programs: HashMap::new(),
             queue: VecDeque::new(),
