@@ -1,5 +1,6 @@
-//! A vfork-style spawn that joins a cgroup before `exec`: what a job under cgroup tracking
-//! spawns with when its spawn hook declared the child's setup ([`ChildSetup`]).
+//! A vfork-style spawn that puts the child in its run's cgroup before `exec`: what a job
+//! spawns with when its spawn hook declared the child's setup ([`ChildSetup`]), under either
+//! tracking.
 //!
 //! # Why not std's spawn
 //!
@@ -7,32 +8,45 @@
 //! the command may run outside it), and std runs code there only through `pre_exec`, which
 //! makes it `fork` instead of `posix_spawn`'s `vfork`-style clone. A fork copies procmux's
 //! page tables and every page either side writes afterwards, and on a two-core machine that
-//! was most of a start: measured with `benches/compare.sh --workloads fleet,fleet1000`, cgroup
-//! tracking cost 0.78 ms of procmux's CPU per spawn against 0.20 ms under process-group
-//! tracking (which needs no `pre_exec` and takes `posix_spawn`'s path), and 1000 processes
-//! took 2.4 times as long as bare `sh &` to start (1.5 times without cgroups).
+//! was most of a start. And even `posix_spawn` gives the child a copy of every descriptor
+//! procmux holds, which `execve` then closes one by one: three per instance, so about 1,500
+//! per spawn in a fleet of 1000.
+//!
+//! Measured with `benches/compare.sh --workloads fleet,fleet1000 --runs 5 --tools procmux,sh`
+//! (same-run ratios to bare `sh &`; `PROCMUX_TRACKING=group` for the second tracking):
+//!
+//! | | std's spawn | this spawn |
+//! | --- | --- | --- |
+//! | cgroup: procmux's CPU per spawn (1000) | 0.78 ms | 0.20 to 0.24 ms |
+//! | cgroup: 1000 started | 2.4x `sh &` | 1.39x to 1.62x |
+//! | cgroup: 100 started | 2.2x | 1.9x to 2.3x (the cgroups' own cost) |
+//! | group: procmux's CPU per spawn (1000) | 0.20 ms | 0.12 to 0.14 ms |
+//! | group: 1000 started | 1.48x | 1.34x to 1.35x |
+//! | group: 100 started | 1.54x | 1.4x to 1.7x |
 //!
 //! Options tried and dropped: an exec'd helper that joins and then execs the command (the
 //! extra exec costs as much as the fork it saves); `clone3(CLONE_INTO_CGROUP)` without
 //! `CLONE_VM` (still a fork); glibc's `posix_spawnattr_setcgroup_np` (glibc 2.39; Debian 12 has
-//! 2.36). Joining by hand in the child is cheap: a C loop measured 0.12 ms per spawn with the
-//! write to `cgroup.procs` against 0.11 ms with `CLONE_INTO_CGROUP`.
+//! 2.36).
 //!
 //! # How
 //!
-//! What `posix_spawn` does, plus the join: the parent prepares every string, array and
+//! What `posix_spawn` does, plus the cgroup: the parent prepares every string, array and
 //! descriptor ([`child::ChildPlan`]), blocks all signals on its thread (a signal handler must
-//! not run in a child that shares the parent's memory), and calls glibc's `clone` with
-//! `CLONE_VM | CLONE_VFORK | CLONE_FILES` on a stack of its own ([`stack`]). The child first
-//! takes a table of its own holding only the few descriptors below the reserved slots its
-//! stdio and `cgroup.procs` were copied into ([`slots`]: this saves copying and closing every
-//! pipe procmux holds, a quarter of a spawn's time in a large fleet); then it resets the
-//! handlers to their defaults, makes its group, joins the cgroup, sets up 0, 1 and 2, closes
-//! everything above them, changes directory, restores the signal mask and calls `execve`. A
-//! failed step leaves its `errno` in the plan for the parent, which gives the same
-//! `io::Error` std's spawn would. The parent resumes when the child has called `execve` (or
-//! `_exit`), then opens a pidfd to wait on. On a kernel without `CLOSE_RANGE_UNSHARE` (before
-//! 5.9) the first child says so and every spawn copies the table instead.
+//! not run in a child that shares the parent's memory), and clones with `CLONE_VM |
+//! CLONE_VFORK | CLONE_FILES` on a stack of its own ([`stack`]): on x86_64 with `clone3` and
+//! `CLONE_INTO_CGROUP`, so that the child is born in its cgroup (see `supervisor::clone3` for
+//! why that beats joining), elsewhere with glibc's `clone`, the child then joining by a write
+//! to `cgroup.procs`. The child first takes a table of its own holding only the few
+//! descriptors below the reserved slots its stdio and `cgroup.procs` were copied into
+//! ([`slots`]); then it resets the handlers to their defaults, makes its group, joins the
+//! cgroup if it was not born there, sets up 0, 1 and 2, closes everything above them, changes
+//! directory, restores the signal mask and calls `execve`. A failed step leaves its `errno`
+//! in the plan for the parent, which gives the same `io::Error` std's spawn would. The parent
+//! resumes when the child has called `execve` (or `_exit`), then opens a pidfd to wait on. On
+//! a kernel without `CLOSE_RANGE_UNSHARE` (before 5.9) the first child says so and every
+//! spawn copies the table instead; without `clone3` or `CLONE_INTO_CGROUP` (before 5.7), the
+//! child joins by writing.
 //!
 //! Decision: the program starts with 0, 1 and 2 only, unlike std's spawn, which passes on the
 //! descriptors procmux inherited without close-on-exec; `procmux run` marks those
