@@ -85,17 +85,15 @@ impl Shared {
     }
 }
 
-/// Registers the instance with the reactor.
-///
-/// tokio 1.54 deprecates the safe `AsyncFd::new` for the `unsafe` `AsyncFd::register`,
-/// whose contract is that the descriptor stays open, and the same, for the `AsyncFd`'s whole
-/// life. It holds here by construction: `InotifyFd` owns the `Inotify`, which owns its
-/// descriptor and closes it only when dropped with the `AsyncFd`, and `as_raw_fd` always
-/// returns that descriptor. The deprecated call keeps the crate's one-`unsafe`-per-need rule
-/// (the cgroup join and the parent-death signal).
-#[allow(deprecated)]
+/// Registers the instance with the reactor (tokio 1.54 deprecates the safe `AsyncFd::new` for
+/// the `unsafe` `AsyncFd::register`).
 fn register(inotify: Inotify) -> io::Result<AsyncFd<InotifyFd>> {
-    AsyncFd::new(InotifyFd(inotify))
+    #[allow(unsafe_code)]
+    // SAFETY: the contract is that the descriptor stays open, and the same, for the
+    // `AsyncFd`'s whole life. It holds by construction: `InotifyFd` owns the `Inotify`, which
+    // owns its descriptor and closes it only when dropped with the `AsyncFd`, and `as_raw_fd`
+    // always returns that descriptor.
+    unsafe { AsyncFd::register(InotifyFd(inotify)) }.map_err(io::Error::from)
 }
 
 impl EventsWatcher {

@@ -2,9 +2,10 @@
 //! runs outside its cgroup (a child that forks at once cannot leave a grandchild behind in
 //! procmux's own cgroup).
 //!
-//! This is the one place in the tracking code that needs `unsafe`: the only hook that runs in
-//! the child after `fork` and before `exec` is `pre_exec`. The parent opens the cgroup's
-//! `cgroup.procs` for writing; the child writes `0` ("this process") to that descriptor.
+//! This is how std's spawn joins (the vfork spawn, `supervisor::vfork`, has its own child
+//! code): the only hook that runs in the child after `fork` and before `exec` is `pre_exec`,
+//! hence the `unsafe`. The parent opens the cgroup's `cgroup.procs` for writing; the child
+//! writes `0` ("this process") to that descriptor.
 
 use std::fs::File;
 use std::io::{self, Write};
