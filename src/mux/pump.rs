@@ -310,7 +310,17 @@ mod tests {
         let pump = spawn_pump(rx, source.clone());
         use tokio::io::AsyncWriteExt;
         tx.write_all(b"one\n").await.expect("written");
-        tokio::time::sleep(Duration::from_millis(20)).await;
+        // Until the pump has read that and waits on the empty pipe, its buffer given up.
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        while !(pump.progress.reads.load(Ordering::Acquire) >= 1
+            && pump.progress.idle.load(Ordering::Acquire))
+        {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the pump never went quiet"
+            );
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
         tx.write_all(b"two\nthree").await.expect("written");
         drop(tx);
         pump.drained(Duration::from_secs(5)).await;

@@ -84,16 +84,7 @@ fn parallel_starts_keep_manifest_order_and_each_output_follows_its_started_line(
          can_die = true\n"
     );
     for envs in [&[][..], &[("PROCMUX_TRACKING", "group")][..]] {
-        let procmux = Procmux::start_with_env(
-            Start {
-                file: "procmux.toml",
-                manifest: &manifest,
-                args: &[],
-                read_stdout: true,
-                files: &[],
-            },
-            envs,
-        );
+        let procmux = Procmux::start_with_env(Start::plain("procmux.toml", &manifest), envs);
         procmux.wait_for_count("every hello", TALKERS, |l| l.contains("| hello from "));
         procmux.wait_for_count("every quick exit", QUICK, |l| {
             l.contains("quick.") && l.contains(" exited with code 0")
@@ -152,16 +143,8 @@ fn parallel_starts_keep_manifest_order_and_each_output_follows_its_started_line(
 fn a_fleet_larger_than_a_1024_open_files_limit_starts_whole() {
     const FLEET: usize = 400;
     let manifest = format!("[processes.many]\ncommand = \"sleep 1000\"\ninstances = {FLEET}\n");
-    let procmux = Procmux::start_with_open_files_limit(
-        Start {
-            file: "procmux.toml",
-            manifest: &manifest,
-            args: &[],
-            read_stdout: true,
-            files: &[],
-        },
-        1024,
-    );
+    let procmux =
+        Procmux::start_with_open_files_limit(Start::plain("procmux.toml", &manifest), 1024);
     procmux.wait_for_count("every start", FLEET, |l| l.contains(" started with pid "));
     assert!(
         !procmux
@@ -237,13 +220,7 @@ fn processes_start_with_stdin_stdout_and_stderr_only() {
         "fds: ls /proc/self/fd | sort -n | head -n -1 | tr '\\n' ' '; echo end; exec sleep 1000\n";
     for tracking in ["", "export PROCMUX_TRACKING=group && "] {
         let procmux = Procmux::start_after(
-            Start {
-                file: "Procfile",
-                manifest: procfile,
-                args: &[],
-                read_stdout: true,
-                files: &[],
-            },
+            Start::plain("Procfile", procfile),
             &format!("{tracking}exec 7</dev/null"),
         );
         let line = procmux.wait_for("the list", |l| l.starts_with("fds") && l.ends_with("end"));

@@ -61,27 +61,29 @@ pub struct Start<'a> {
     pub files: &'a [(&'a str, &'a str)],
 }
 
-impl Procmux {
-    /// Starts `procmux run` on a Procfile with the given text.
-    pub fn procfile(text: &str) -> Self {
-        Self::start_with(Start {
-            file: "Procfile",
-            manifest: text,
+impl<'a> Start<'a> {
+    /// The manifest `file` with the text `manifest`, no other arguments or files, stdout read
+    /// by the harness.
+    pub fn plain(file: &'a str, manifest: &'a str) -> Self {
+        Start {
+            file,
+            manifest,
             args: &[],
             read_stdout: true,
             files: &[],
-        })
+        }
+    }
+}
+
+impl Procmux {
+    /// Starts `procmux run` on a Procfile with the given text.
+    pub fn procfile(text: &str) -> Self {
+        Self::start_with(Start::plain("Procfile", text))
     }
 
     /// Starts `procmux run` on a procmux.toml with the given text.
     pub fn toml(text: &str) -> Self {
-        Self::start_with(Start {
-            file: "procmux.toml",
-            manifest: text,
-            args: &[],
-            read_stdout: true,
-            files: &[],
-        })
+        Self::start_with(Start::plain("procmux.toml", text))
     }
 
     /// Starts `procmux run -f FILE --color never --no-timestamps ARGS`.

@@ -7,7 +7,9 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use crate::support::{Project, options, spec, toml, watching, watching_manifest};
+use procmux::watch::FileWatcher;
+
+use crate::support::{Events, Project, options, spec, toml, watching, watching_manifest};
 
 const ALONE: &str = "PROCMUX_WATCH_TEST_ALONE";
 
@@ -219,14 +221,8 @@ fn each_watch_asks_the_kernel_for_its_own_events_only() {
         return;
     }
     let project = Project::new();
-    project.write("procmux.toml", &toml(&["a"]));
-    project.write("src/main.rs", "");
     runtime().block_on(async {
-        let (watcher, _events) = watching_manifest(options(&project.root, None)).await;
-        watcher
-            .set_process("api", &spec(&project.root, &["src/**/*.rs"], &[], 100))
-            .unwrap();
-        watcher.flush().await;
+        let (watcher, _events) = manifest_and_api(&project).await;
         let (root, src, manifest) = (
             inode(&project.root),
             inode(&project.path("src")),
@@ -306,6 +302,19 @@ fn a_dropped_watcher_ends_its_threads_and_its_inotify_instance() {
     });
 }
 
+/// A project with a manifest and `src/main.rs`, watched for the manifest and for a process
+/// `api` on `src/**/*.rs`.
+async fn manifest_and_api(project: &Project) -> (FileWatcher, Events) {
+    project.write("procmux.toml", &toml(&["a"]));
+    project.write("src/main.rs", "");
+    let (watcher, events) = watching_manifest(options(&project.root, None)).await;
+    watcher
+        .set_process("api", &spec(&project.root, &["src/**/*.rs"], &[], 100))
+        .unwrap();
+    watcher.flush().await;
+    (watcher, events)
+}
+
 /// CPU time of the calling thread.
 fn thread_cpu_self() -> Duration {
     let stat = std::fs::read_to_string("/proc/thread-self/stat").unwrap();
@@ -321,14 +330,8 @@ fn an_idle_watcher_costs_nothing() {
         return;
     }
     let project = Project::new();
-    project.write("procmux.toml", &toml(&["a"]));
-    project.write("src/main.rs", "");
     runtime().block_on(async {
-        let (watcher, _events) = watching_manifest(options(&project.root, None)).await;
-        watcher
-            .set_process("api", &spec(&project.root, &["src/**/*.rs"], &[], 100))
-            .unwrap();
-        watcher.flush().await;
+        let (_watcher, _events) = manifest_and_api(&project).await;
         let before = process_cpu();
         // Measuring idleness takes time by nature: this waits on nothing but the clock.
         tokio::time::sleep(Duration::from_secs(2)).await;

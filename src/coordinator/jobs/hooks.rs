@@ -50,8 +50,8 @@ impl Jobs {
         let last_error = Arc::new(Mutex::new(None));
         let deleted = Arc::new(AtomicBool::new(false));
 
-        // Declared rather than set on the command, so that under cgroup tracking the job can
-        // spawn by vfork (see `supervisor::setup`).
+        // Declared rather than set on the command, so that the job can spawn by vfork (see
+        // `supervisor::setup`).
         let setup = ChildSetup {
             arg0: arg0.map(OsString::from),
             cwd: Some(spec.cwd.clone()),

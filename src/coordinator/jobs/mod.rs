@@ -1,8 +1,8 @@
 //! [`Jobs`]: the supervisor jobs behind the instances, and the side effects of [`Action`]s
 //! on them.
 //!
-//! Each instance generation gets one job. Its hooks do the wiring: the spawn hook sets the
-//! cwd, the environment and the pipes; the spawned hook prints `started with pid N` and hands
+//! Each instance generation gets one job. Its hooks do the wiring: the spawn hook declares
+//! the cwd, the environment and the pipes (a `ChildSetup`); the spawned hook prints `started with pid N` and hands
 //! the child's stdout and stderr to the multiplexer; the exit hook reports the ending as an
 //! [`Event::Exited`] once the process's pipes have drained, so that the exit line comes after
 //! its last line. A restart after a crash starts the same job again; a reload that changes an
@@ -68,7 +68,8 @@ pub struct Jobs {
     stdin: Option<StdinPipe>,
     /// The project root, that start errors show paths relative to.
     root: std::path::PathBuf,
-    /// Told each instance's process group when it is spawned and when it has ended.
+    /// Told procmux's cgroup, or (without one) each instance's process group when it is
+    /// spawned and when it has ended.
     watchdog: Watchdog,
     /// Whether the watchdog watches procmux's cgroup, and with it every run's.
     cgroups_watched: bool,
@@ -100,8 +101,8 @@ type Outcome = Box<dyn FnOnce() + Send>;
 
 /// The pipe behind every child's stdin.
 struct StdinPipe {
-    /// Shared by every job's spawn hook, which duplicates it for each child: one descriptor
-    /// in procmux for the whole fleet (every descriptor is copied into every fork).
+    /// Shared by every job's spawn setup, which hands it to each child: one descriptor in
+    /// procmux for the whole fleet.
     read: Arc<OwnedFd>,
     /// Never written; held so that children see no EOF while procmux lives.
     _write: OwnedFd,

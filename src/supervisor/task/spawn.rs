@@ -51,9 +51,6 @@ struct Spawn {
     /// Where the run's cgroup is made, under cgroup tracking.
     #[cfg(target_os = "linux")]
     cgroups: Option<Arc<CgroupRoot>>,
-    owns_group: bool,
-    /// Made by a spawn child function: not the prepared command.
-    external: bool,
 }
 
 /// What a spawn gives back.
@@ -79,15 +76,12 @@ impl Task {
                 Box::into_pin(future).await;
             }
         }
-        let external = matches!(self.hooks.spawn_with, Some(SpawnWith::Child(_)));
         let spawn = Spawn {
             wrap,
             command: Arc::clone(&self.command),
             spawn_with: self.hooks.spawn_with.clone(),
             #[cfg(target_os = "linux")]
             cgroups: self.tracker.as_ref().and_then(|t| t.cgroups()).cloned(),
-            owns_group: self.command.options.owns_group(),
-            external,
         };
         let Spawned {
             outcome,
@@ -160,9 +154,10 @@ impl Spawn {
             spawn_with,
             #[cfg(target_os = "linux")]
             cgroups,
-            owns_group,
-            external,
         } = self;
+        let owns_group = command.options.owns_group();
+        // Made by a spawn child function: not the prepared command.
+        let external = matches!(spawn_with, Some(SpawnWith::Child(_)));
         let mut cgroup_error = None;
         #[cfg(target_os = "linux")]
         let mut cgroup = None;

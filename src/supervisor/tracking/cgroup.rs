@@ -32,6 +32,9 @@ pub(crate) struct CgroupRoot {
     watcher: EventsWatcher,
     /// Run cgroups that could not be removed when their run ended; retried at close.
     stale: Arc<Mutex<Vec<PathBuf>>>,
+    /// Whether the kernel has `cgroup.kill` (Linux 5.14), the same for every cgroup: looked
+    /// up once, here, not at each run.
+    has_kill: bool,
     /// Removes the cgroups of ended runs off the caller's thread.
     removals: Removals,
     closed: AtomicBool,
@@ -44,12 +47,14 @@ pub(crate) struct CgroupRoot {
 pub(crate) fn create(pid: u32) -> Result<CgroupRoot, String> {
     let path = super::discovery::make_root(pid)?;
     let stale = Arc::default();
+    let has_kill = path.join("cgroup.kill").exists();
     Ok(CgroupRoot {
         path,
         next_run: AtomicU64::new(1),
         watcher: EventsWatcher::default(),
         removals: Removals::new(remove_dir_soon_once, Arc::clone(&stale)),
         stale,
+        has_kill,
         closed: AtomicBool::new(false),
     })
 }
@@ -94,14 +99,12 @@ impl CgroupRoot {
         };
         // Watched before anyone joins, so that no change can be missed.
         let watch = self.watcher.watch(&path.join("cgroup.events"));
-        let has_kill = path.join("cgroup.kill").exists();
         Ok(RunCgroup {
             root: Arc::clone(self),
             path,
             procs: Arc::new(procs),
             events,
             watch,
-            has_kill,
         })
     }
 
@@ -233,7 +236,6 @@ pub(crate) struct RunCgroup {
     /// Open for the run's life, read for `populated`.
     events: File,
     watch: Watch,
-    has_kill: bool,
 }
 
 /// The command wrapper that makes the child join a run's cgroup before `exec`.
@@ -280,7 +282,7 @@ impl RunCgroup {
     /// SIGKILLs everything in the cgroup: `cgroup.kill` where the kernel has it (atomic, and
     /// it reaches processes forked meanwhile), else each pid until none is left.
     pub(crate) fn kill(&self) {
-        if self.has_kill && fs::write(self.path.join("cgroup.kill"), "1").is_ok() {
+        if self.root.has_kill && fs::write(self.path.join("cgroup.kill"), "1").is_ok() {
             return;
         }
         sigkill_members(&self.path);
