@@ -299,19 +299,9 @@ async fn a_run_without_its_cgroup_runs_by_its_group() {
     std::fs::remove_dir(&in_the_way).unwrap();
 }
 
-/// The end of a cgroup is learnt from inotify on its `cgroup.events`, not by polling: while a
-/// run lives, an inotify instance of this process watches that very file.
-#[tokio::test]
-async fn cgroup_events_are_watched_with_inotify() {
-    use std::os::unix::fs::MetadataExt;
-    let Some(mode) = cgroup_mode() else { return };
-    let h = Harness::new("echo ready; exec sleep 1000", grouped(), &mode).await;
-    h.start_ready().await;
-    let cgroup = h.runs()[0].cgroup.clone().unwrap();
-    let inode = std::fs::metadata(cgroup.join("cgroup.events"))
-        .unwrap()
-        .ino();
-    let watched = std::fs::read_dir("/proc/self/fdinfo")
+/// Whether an inotify instance of this process watches the file with inode `inode`.
+fn inotify_watches(inode: u64) -> bool {
+    std::fs::read_dir("/proc/self/fdinfo")
         .unwrap()
         .filter_map(|e| std::fs::read_to_string(e.ok()?.path()).ok())
         .any(|info| {
@@ -323,7 +313,48 @@ async fn cgroup_events_are_watched_with_inotify() {
                             == Some(inode)
                     })
             })
-        });
-    assert!(watched, "no inotify watch on {}", cgroup.display());
-    within("stop", h.job.stop()).await;
+        })
+}
+
+/// The end of a cgroup is learnt from inotify on its `cgroup.events`, not by polling: once
+/// the leader has exited and leftovers keep the cgroup populated, an inotify instance of this
+/// process watches that very file, and the job ends as soon as the leftovers die. While the
+/// leader runs there is no watch yet (most runs end with their leader, their cgroup empty).
+#[tokio::test]
+async fn cgroup_events_are_watched_with_inotify_once_leftovers_are_waited_for() {
+    use std::os::unix::fs::MetadataExt;
+    let Some(mode) = cgroup_mode() else { return };
+    let line = r#"(trap "" TERM; touch "$SCRATCH/trapped"; exec sleep 1000) & echo $! > "$SCRATCH/left"; until [ -e "$SCRATCH/trapped" ]; do sleep 0.01; done; echo ready; until [ -e "$SCRATCH/go" ]; do sleep 0.01; done; exit 0"#;
+    let options = SpawnOptions {
+        leftover_stop: Some(StopPolicy {
+            signal: Signal::Terminate,
+            grace: LONG,
+        }),
+        ..grouped()
+    };
+    let h = Harness::new(line, options, &mode).await;
+    h.start_ready().await;
+    let pids = Pids::default();
+    let left = h.scratch.read_pids("left", 1, &pids).await[0];
+    let cgroup = h.runs()[0].cgroup.clone().unwrap();
+    let inode = std::fs::metadata(cgroup.join("cgroup.events"))
+        .unwrap()
+        .ino();
+    assert!(!inotify_watches(inode), "watched while the leader runs");
+    std::fs::write(h.scratch.path("go"), "").unwrap();
+    assert!(eventually(|| !h.leftovers().is_empty()).await);
+    assert!(
+        eventually(|| inotify_watches(inode)).await,
+        "no inotify watch on {}",
+        cgroup.display()
+    );
+    let killed = Instant::now();
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(left), nix::sys::signal::SIGKILL).unwrap();
+    within("to_wait", h.job.to_wait()).await;
+    assert!(
+        killed.elapsed() < Duration::from_secs(5),
+        "the end of the leftovers took {:?} to be seen",
+        killed.elapsed()
+    );
+    h.assert_no_survivors().await;
 }

@@ -193,6 +193,10 @@ impl Spawn {
             (Some(SpawnWith::Fn(spawn)), _) => wrap.spawn_with(|command| spawn(command)),
             (Some(SpawnWith::Child(spawn)), _) => wrap.spawn_with_child(|command| spawn(command)),
         };
+        #[cfg(target_os = "linux")]
+        if let Some(cgroup) = &mut cgroup {
+            cgroup.spawned();
+        }
         let outcome = spawned.map(|child| {
             let pid = child.id();
             if let Some(pid) = pid {
@@ -244,8 +248,6 @@ fn spawn_by_vfork(
     cgroup: Option<&RunCgroup>,
 ) -> io::Result<Box<dyn ChildWrapper>> {
     use crate::supervisor::program::Args;
-    // For the child to be born in the cgroup (`clone3`), when it can be.
-    let dir = cgroup.and_then(|cgroup| std::fs::File::open(cgroup.path()).ok());
     let (program, args) = command.program.argv();
     let (Args::Quoted(args) | Args::Raw(args)) = args;
     let plan = vfork::Plan {
@@ -259,7 +261,8 @@ fn spawn_by_vfork(
         grouped: command.options.owns_group(),
         reset_sigmask: command.options.reset_sigmask,
         cgroup_procs: cgroup.map(RunCgroup::procs),
-        cgroup_dir: dir.as_ref().map(AsFd::as_fd),
+        // For the child to be born in the cgroup (`clone3`), when it can be.
+        cgroup_dir: cgroup.and_then(RunCgroup::dir),
     };
     Ok(Box::new(vfork::spawn(&plan)?))
 }
