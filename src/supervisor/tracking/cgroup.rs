@@ -194,9 +194,20 @@ impl CgroupRoot {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// Removes the cgroups of abandoned runs whose processes have died since.
+    /// Removes the cgroups of abandoned runs whose processes have died since. Only when
+    /// nobody else holds the list: two runs starting at once would otherwise wait for each
+    /// other here at every spawn, for a list that is nearly always empty (and the next start,
+    /// or the close, tries again).
     fn retry_stale(&self) {
-        self.stale().retain(|dir| !remove_dir_soon_once(dir));
+        match self.stale.try_lock() {
+            Ok(mut stale) => stale.retain(|dir| !remove_dir_soon_once(dir)),
+            Err(std::sync::TryLockError::Poisoned(poisoned)) => {
+                poisoned
+                    .into_inner()
+                    .retain(|dir| !remove_dir_soon_once(dir));
+            }
+            Err(std::sync::TryLockError::WouldBlock) => {}
+        }
     }
 }
 
