@@ -13,16 +13,35 @@
 //! per spawn in a fleet of 1000.
 //!
 //! Measured with `benches/compare.sh --workloads fleet,fleet1000 --runs 5 --tools procmux,sh`
-//! (same-run ratios to bare `sh &`; `PROCMUX_TRACKING=group` for the second tracking):
+//! (same-run ratios to bare `sh &`; `PROCMUX_TRACKING=group` for the second tracking; the
+//! 100 rows also with `--runs 15`, which gave 1.82x and 1.41x):
 //!
 //! | | std's spawn | this spawn |
 //! | --- | --- | --- |
-//! | cgroup: procmux's CPU per spawn (1000) | 0.78 ms | 0.20 to 0.24 ms |
-//! | cgroup: 1000 started | 2.4x `sh &` | 1.39x to 1.62x |
-//! | cgroup: 100 started | 2.2x | 1.9x to 2.3x (the cgroups' own cost) |
-//! | group: procmux's CPU per spawn (1000) | 0.20 ms | 0.12 to 0.14 ms |
-//! | group: 1000 started | 1.48x | 1.34x to 1.35x |
-//! | group: 100 started | 1.54x | 1.4x to 1.7x |
+//! | cgroup: procmux's CPU per spawn (1000) | 0.78 ms | 0.18 ms |
+//! | cgroup: 1000 started | 2.4x `sh &` | 1.47x to 1.59x |
+//! | cgroup: 100 started | 2.2x | 1.57x to 1.82x (the cgroups' own cost, below) |
+//! | group: procmux's CPU per spawn (1000) | 0.20 ms | 0.12 ms |
+//! | group: 1000 started | 1.48x | 1.28x to 1.49x |
+//! | group: 100 started | 1.54x | 1.39x to 1.69x |
+//!
+//! # What a cgroup per run costs at the start
+//!
+//! Under cgroup tracking the 100-process start stays above issue 14's 1.5x bare `sh &`
+//! (1.82x over 15 runs, against 1.41x by process group). The cgroups' own kernel work is
+//! measured by `benches/spawn_floor.c`, a C loop that spawns `sleep`s (fork-style `clone3`,
+//! `setpgid`, `execve`) with or without a cgroup per child made as procmux makes one
+//! (`mkdirat`, two `openat`s, `CLONE_INTO_CGROUP`): 100 took 44 to 55 ms until all had exec'd
+//! without cgroups and 47 to 58 ms with them, 1000 took 389 to 411 ms and 482 ms. Its loop is
+//! then bound by the parent, about 0.47 ms a spawn, because the `mkdir` of a cgroup and a
+//! clone into a new one both hold the kernel's one cgroup mutex: two spawning threads wait
+//! for each other there (opening a new cgroup's files took 25 µs a run on one thread, 90 µs
+//! on two). Tried and dropped, as no better than run-to-run noise: making the cgroups ahead
+//! of the spawns on a thread of their own, a lock of procmux's around their making, more
+//! starts in flight (3, 4, 6 or 8), a pool of exactly two spawning threads kept busy from a
+//! queue instead of tokio's blocking pool, and a shorter scheduler slice for procmux's
+//! threads. Both trackings start at about twice the bound that the CPU time of procmux and
+//! of the children's own starts sets on two cores.
 //!
 //! Options tried and dropped: an exec'd helper that joins and then execs the command (the
 //! extra exec costs as much as the fork it saves); `clone3(CLONE_INTO_CGROUP)` without
