@@ -119,6 +119,7 @@ pub fn raise_for(instances: usize) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use super::*;
 
     #[test]
