@@ -23,10 +23,12 @@
 //! RCU grace period, 8 to 15 ms here, on whichever thread opened that descriptor. A fleet of
 //! 100 went through four doublings while it started, and they were most of what kept its
 //! start above 1.5x bare `sh &`. So `run` grows the table once, to the fleet's
-//! [`needed`] size, while procmux still has one thread (no wait at all then): with
-//! `benches/compare.sh --workloads fleet`, 100 processes all ran after 0.069 s instead of
-//! 0.092 s (medians of 21, interleaved). The table costs 8 bytes a descriptor of kernel
-//! memory (64 KB for a fleet of 1,000), and stays that size.
+//! [`needed`] size, while procmux still has one thread (no wait at all then). Until 100
+//! processes all ran: 0.069 s instead of 0.092 s (medians of 21 interleaved runs), and
+//! `benches/compare.sh --workloads fleet --runs 15` went from 1.82x to 1.30x bare `sh &`
+//! under cgroup tracking. The table costs 8 bytes a descriptor of kernel memory (64 KB for a
+//! fleet of 1,000) and stays that size. A reload that adds instances may still grow it, once
+//! per doubling, on the thread that opens the descriptor.
 
 use std::fs::File;
 use std::os::fd::{FromRawFd, OwnedFd, RawFd};

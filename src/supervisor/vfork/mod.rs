@@ -12,36 +12,37 @@
 //! procmux holds, which `execve` then closes one by one: three per instance, so about 1,500
 //! per spawn in a fleet of 1000.
 //!
-//! Measured with `benches/compare.sh --workloads fleet,fleet1000 --runs 5 --tools procmux,sh`
-//! (same-run ratios to bare `sh &`; `PROCMUX_TRACKING=group` for the second tracking; the
-//! 100 rows also with `--runs 15`, which gave 1.82x and 1.41x):
+//! Measured with `benches/compare.sh --workloads fleet,fleet1000 --tools procmux,sh`
+//! (same-run ratios to bare `sh &`, `--runs 15` for 100 and 5 for 1000;
+//! `PROCMUX_TRACKING=group` for the second tracking). The last column adds `run`'s sizing of
+//! the descriptor table before the first spawn (`cli::open_files`):
 //!
-//! | | std's spawn | this spawn |
-//! | --- | --- | --- |
-//! | cgroup: procmux's CPU per spawn (1000) | 0.78 ms | 0.18 ms |
-//! | cgroup: 1000 started | 2.4x `sh &` | 1.47x to 1.59x |
-//! | cgroup: 100 started | 2.2x | 1.57x to 1.82x (the cgroups' own cost, below) |
-//! | group: procmux's CPU per spawn (1000) | 0.20 ms | 0.12 ms |
-//! | group: 1000 started | 1.48x | 1.28x to 1.49x |
-//! | group: 100 started | 1.54x | 1.39x to 1.69x |
+//! | | std's spawn | this spawn | and the table sized |
+//! | --- | --- | --- | --- |
+//! | cgroup: procmux's CPU per spawn (1000) | 0.78 ms | 0.18 ms | 0.20 to 0.23 ms |
+//! | cgroup: 1000 started | 2.4x `sh &` | 1.47x to 1.59x | 1.22x to 1.42x |
+//! | cgroup: 100 started | 2.2x | 1.82x | 1.30x |
+//! | group: procmux's CPU per spawn (1000) | 0.20 ms | 0.12 ms | 0.16 ms |
+//! | group: 1000 started | 1.48x | 1.28x to 1.49x | 1.42x |
+//! | group: 100 started | 1.54x | 1.41x | 1.19x |
+//!
+//! (The machine ran slower during the last column's runs: bare `sh &` took 0.67 s for 1000
+//! instead of 0.44 to 0.50 s, which is also why its CPU figures are higher.)
 //!
 //! # What a cgroup per run costs at the start
 //!
-//! Under cgroup tracking the 100-process start stays above issue 14's 1.5x bare `sh &`
-//! (1.82x over 15 runs, against 1.41x by process group). The cgroups' own kernel work is
-//! measured by `benches/spawn_floor.c`, a C loop that spawns `sleep`s (fork-style `clone3`,
-//! `setpgid`, `execve`) with or without a cgroup per child made as procmux makes one
-//! (`mkdirat`, two `openat`s, `CLONE_INTO_CGROUP`): 100 took 44 to 55 ms until all had exec'd
-//! without cgroups and 47 to 58 ms with them, 1000 took 389 to 411 ms and 482 ms. Its loop is
-//! then bound by the parent, about 0.47 ms a spawn, because the `mkdir` of a cgroup and a
-//! clone into a new one both hold the kernel's one cgroup mutex: two spawning threads wait
-//! for each other there (opening a new cgroup's files took 25 µs a run on one thread, 90 µs
-//! on two). Tried and dropped, as no better than run-to-run noise: making the cgroups ahead
-//! of the spawns on a thread of their own, a lock of procmux's around their making, more
-//! starts in flight (3, 4, 6 or 8), a pool of exactly two spawning threads kept busy from a
-//! queue instead of tokio's blocking pool, and a shorter scheduler slice for procmux's
-//! threads. Both trackings start at about twice the bound that the CPU time of procmux and
-//! of the children's own starts sets on two cores.
+//! `benches/spawn_floor.c` is the same loop in C (fork-style `clone3`, `setpgid`, `execve`),
+//! with or without a cgroup per child made as procmux makes one (`mkdirat`, two `openat`s,
+//! `CLONE_INTO_CGROUP`): 100 `sleep`s took 44 to 55 ms until all had exec'd without cgroups
+//! and 47 to 58 ms with them, 1000 took 389 to 411 ms and 482 ms. The `mkdir` of a cgroup
+//! and a clone into a new one both hold the kernel's one cgroup mutex, so two spawning
+//! threads wait for each other there (opening a new cgroup's files took 25 µs a run on one
+//! thread, 90 µs on two). Tried and dropped, as no better than run-to-run noise: making the
+//! cgroups ahead of the spawns on a thread of their own, a lock of procmux's around their
+//! making, more starts in flight (3, 4, 6 or 8), a pool of exactly two spawning threads kept
+//! busy from a queue instead of tokio's blocking pool, and a shorter scheduler slice for
+//! procmux's threads. What did help was the descriptor table above: its doublings, each
+//! waiting for an RCU grace period, were the idle gaps of a start.
 //!
 //! Options tried and dropped: an exec'd helper that joins and then execs the command (the
 //! extra exec costs as much as the fork it saves); `clone3(CLONE_INTO_CGROUP)` without
