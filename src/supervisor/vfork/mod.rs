@@ -15,19 +15,20 @@
 //! Measured with `benches/compare.sh --workloads fleet,fleet1000 --tools procmux,sh`
 //! (same-run ratios to bare `sh &`, `--runs 15` for 100 and 5 for 1000;
 //! `PROCMUX_TRACKING=group` for the second tracking). The last column adds `run`'s sizing of
-//! the descriptor table before the first spawn (`cli::open_files`):
+//! the descriptor table before the first spawn (`cli::open_files`) and the environment read
+//! once ([`inherited_environment`]), over several sets of runs:
 //!
 //! | | std's spawn | this spawn | and the table sized |
 //! | --- | --- | --- | --- |
-//! | cgroup: procmux's CPU per spawn (1000) | 0.78 ms | 0.18 ms | 0.20 to 0.23 ms |
+//! | cgroup: procmux's CPU per spawn (1000) | 0.78 ms | 0.18 ms | 0.18 to 0.23 ms |
 //! | cgroup: 1000 started | 2.4x `sh &` | 1.47x to 1.59x | 1.22x to 1.42x |
-//! | cgroup: 100 started | 2.2x | 1.82x | 1.30x |
-//! | group: procmux's CPU per spawn (1000) | 0.20 ms | 0.12 ms | 0.16 ms |
-//! | group: 1000 started | 1.48x | 1.28x to 1.49x | 1.42x |
-//! | group: 100 started | 1.54x | 1.41x | 1.19x |
+//! | cgroup: 100 started | 2.2x | 1.82x | 1.30x to 1.38x |
+//! | group: procmux's CPU per spawn (1000) | 0.20 ms | 0.12 ms | 0.11 to 0.16 ms |
+//! | group: 1000 started | 1.48x | 1.28x to 1.49x | 1.13x to 1.42x |
+//! | group: 100 started | 1.54x | 1.41x | 1.19x to 1.30x |
 //!
-//! (The machine ran slower during the last column's runs: bare `sh &` took 0.67 s for 1000
-//! instead of 0.44 to 0.50 s, which is also why its CPU figures are higher.)
+//! (The machine ran slower during some of the last column's runs: bare `sh &` took up to
+//! 0.67 s for 1000 instead of 0.44 to 0.53 s, which is also why its CPU figures spread.)
 //!
 //! # What a cgroup per run costs at the start
 //!
