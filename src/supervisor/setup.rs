@@ -18,8 +18,9 @@ use tokio::process::Command;
 /// choose how to spawn: through `tokio::process::Command`, where the wrapper applies the setup
 /// before the spawn, or, on Linux, by a vfork-style clone that puts the child in the run's
 /// cgroup before `exec`, several times cheaper than the fork a `pre_exec` forces under cgroup
-/// tracking and cheaper than `posix_spawn` in a large fleet (figures in the `vfork` module). Changes a hook makes to the command directly beside this
-/// wrapper are not seen by the second way: declare everything here.
+/// tracking and cheaper than `posix_spawn` in a large fleet (figures in the `vfork` module).
+/// Changes a hook makes to the command directly beside this wrapper are not seen by the second
+/// way: declare everything here.
 #[derive(Debug, Clone, Default)]
 pub struct ChildSetup {
     /// The child's `argv[0]`, when not the program as given.

@@ -2,14 +2,14 @@
 //! dies without cleaning up (SIGKILL, a crash, the OOM killer).
 //!
 //! The parent-death signal reaches only procmux's direct children; a shell wrapper's real
-//! program (`web: cd app && bin/web`) and every grandchild outlive it. So `procmux run`
-//! starts the procmux binary again as `procmux __watchdog` ([`serve_if_asked`], checked first
-//! thing in `main`, before any argument parsing or runtime), with a pipe as its stdin, and
-//! tells it through [`Watchdog`] what to kill: procmux's own cgroup, under which every
-//! instance runs in a cgroup of its own, where cgroups can be had; otherwise each instance's
-//! process group as it is created, and again as it ends. At a clean exit procmux says `bye`. If the pipe closes without it, procmux is
-//! gone: the watchdog SIGKILLs every group and cgroup it still knows, removes the cgroups,
-//! and exits. The protocol is one line per message (`protocol.rs`).
+//! program (`web: cd app && bin/web`) and every grandchild outlive it. So `procmux run` starts
+//! the procmux binary again as `procmux __watchdog` ([`serve_if_asked`], checked first thing in
+//! `main`, before any argument parsing or runtime), with a pipe as its stdin, and tells it
+//! through [`Watchdog`] what to kill: procmux's own cgroup, under which every instance runs in
+//! a cgroup of its own, where cgroups can be had; otherwise each instance's process group as it
+//! is created, and again as it ends. At a clean exit procmux says `bye`. If the pipe closes
+//! without it, procmux is gone: the watchdog SIGKILLs every group and cgroup it still knows,
+//! removes the cgroups, and exits. The protocol is one line per message (`protocol.rs`).
 //!
 //! # Properties
 //!

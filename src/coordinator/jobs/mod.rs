@@ -1,13 +1,13 @@
 //! [`Jobs`]: the supervisor jobs behind the instances, and the side effects of [`Action`]s
 //! on them.
 //!
-//! Each instance generation gets one job. Its hooks do the wiring: the spawn hook declares
-//! the cwd, the environment and the pipes (a `ChildSetup`); the spawned hook prints `started with pid N` and hands
-//! the child's stdout and stderr to the multiplexer; the exit hook reports the ending as an
-//! [`Event::Exited`] once the process's pipes have drained, so that the exit line comes after
-//! its last line. A restart after a crash starts the same job again; a reload that changes an
-//! instance replaces its job. Each job task is watched: one that dies without being deleted
-//! is reported as [`Event::JobDied`].
+//! Each instance generation gets one job. Its hooks do the wiring: the spawn hook declares the
+//! cwd, the environment and the pipes (a `ChildSetup`); the spawned hook prints `started with
+//! pid N` and hands the child's stdout and stderr to the multiplexer; the exit hook reports the
+//! ending as an [`Event::Exited`] once the process's pipes have drained, so that the exit line
+//! comes after its last line. A restart after a crash starts the same job again; a reload that
+//! changes an instance replaces its job. Each job task is watched: one that dies without being
+//! deleted is reported as [`Event::JobDied`].
 //!
 //! - `hooks.rs`: a new job and its hooks; `command.rs`: the command an instance runs, its
 //!   program found in `PATH` once; `start_watch.rs`: what reports a start that did not spawn;

@@ -52,7 +52,7 @@ pub(crate) struct CgroupRoot {
 /// [`discovery`]: super::discovery
 pub(crate) fn create(pid: u32) -> Result<CgroupRoot, String> {
     let path = super::discovery::make_root(pid)?;
-    let dir = match open_dir(&path) {
+    let dir = match open_dir_at(nix::fcntl::AT_FDCWD, &path) {
         Ok(dir) => dir,
         Err(error) => {
             let _ = fs::remove_dir(&path);
@@ -73,20 +73,12 @@ pub(crate) fn create(pid: u32) -> Result<CgroupRoot, String> {
     })
 }
 
-/// A directory, open for lookups relative to it (and for `CLONE_INTO_CGROUP`).
-fn open_dir(path: &Path) -> io::Result<OwnedFd> {
-    Ok(nix::fcntl::open(
-        path,
-        OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
-        Mode::empty(),
-    )?)
-}
-
-/// The directory `name` in `dir`, open.
-fn open_dir_at(dir: &OwnedFd, name: &str) -> io::Result<OwnedFd> {
+/// The directory `path` (relative to `dir`, or absolute), open for lookups relative to it
+/// and for `CLONE_INTO_CGROUP`.
+fn open_dir_at<P: ?Sized + nix::NixPath>(dir: impl AsFd, path: &P) -> io::Result<OwnedFd> {
     Ok(nix::fcntl::openat(
         dir,
-        name,
+        path,
         OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
         Mode::empty(),
     )?)
@@ -131,7 +123,7 @@ impl CgroupRoot {
         let name = format!("run-{number}");
         mkdirat(&self.dir, name.as_str(), Mode::from_bits_truncate(0o755))?;
         let path = self.path.join(&name);
-        let opened = open_dir_at(&self.dir, &name).and_then(|dir| {
+        let opened = open_dir_at(&self.dir, name.as_str()).and_then(|dir| {
             let procs = open_at(&dir, "cgroup.procs", OFlag::O_RDWR)?;
             let events = open_at(&dir, "cgroup.events", OFlag::O_RDONLY)?;
             Ok((dir, procs, events))
@@ -199,15 +191,12 @@ impl CgroupRoot {
     /// other here at every spawn, for a list that is nearly always empty (and the next start,
     /// or the close, tries again).
     fn retry_stale(&self) {
-        match self.stale.try_lock() {
-            Ok(mut stale) => stale.retain(|dir| !remove_dir_soon_once(dir)),
-            Err(std::sync::TryLockError::Poisoned(poisoned)) => {
-                poisoned
-                    .into_inner()
-                    .retain(|dir| !remove_dir_soon_once(dir));
-            }
-            Err(std::sync::TryLockError::WouldBlock) => {}
-        }
+        let mut stale = match self.stale.try_lock() {
+            Ok(stale) => stale,
+            Err(std::sync::TryLockError::Poisoned(poisoned)) => poisoned.into_inner(),
+            Err(std::sync::TryLockError::WouldBlock) => return,
+        };
+        stale.retain(|dir| !remove_dir_soon_once(dir));
     }
 }
 
